@@ -1,0 +1,1 @@
+"""Analysis: reads only what the journal wrote."""

@@ -1,0 +1,44 @@
+"""Random-forest regression with a mean and a spread across trees (as in SMAC, Hutter et al. 2011).
+
+The trees are scikit-learn's DecisionTreeRegressor on bootstrap samples, built here rather than through
+RandomForestRegressor: its per-tree clone/get_params and parameter validation (about 1.2 ms a tree) made
+a 32-tree fit on 40 points take 85 ms, most of it bookkeeping; here validation is skipped per tree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import config_context
+from sklearn.tree import DecisionTreeRegressor
+
+N_TREES = 32
+
+
+class Forest:
+    """scikit-learn's forest; the std of the per-tree predictions is the model's uncertainty."""
+
+    def __init__(self, seed: int, n_trees: int = N_TREES) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.n_trees = n_trees
+        self.trees: list[DecisionTreeRegressor] = []
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Forest:
+        self.mean_, self.std_ = float(np.mean(y)), float(np.std(y)) or 1.0
+        ys = (y - self.mean_) / self.std_
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        n = len(y)
+        self.trees = []
+        with config_context(skip_parameter_validation=True):
+            for _ in range(self.n_trees):
+                idx = self.rng.integers(n, size=n)
+                tree = DecisionTreeRegressor(max_features=5 / 6, random_state=int(self.rng.integers(2**31)))
+                self.trees.append(tree.fit(x[idx], ys[idx]))
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        per_tree = np.stack([tree.predict(x, check_input=False) for tree in self.trees])
+        return per_tree.mean(0), per_tree.std(0)
+
+    def standardise(self, y: float | np.ndarray) -> float | np.ndarray:
+        return (y - self.mean_) / self.std_

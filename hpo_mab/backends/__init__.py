@@ -1,0 +1,1 @@
+"""Backends evaluate a configuration and report its metric epoch by epoch."""
