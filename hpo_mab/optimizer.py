@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from hpo_mab.arms import Arm, Candidates, ContinuousCandidates, Nominee, make_ar
 from hpo_mab.errors import HpoError
 from hpo_mab.history import FINISHED, History, Trial
 from hpo_mab.space import Config, Space
-from hpo_mab.strategies import SingleArm, Strategy
+from hpo_mab.strategies import SingleArm, Strategy, StrategyContext
 
 INIT_ARM = "INIT"
 
@@ -43,8 +43,8 @@ def n_initial(space: Space) -> int:
     return max(len(space.params) + 1, 5)
 
 
-def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str | None]] | None
-                    ) -> tuple[dict[str, Arm], Strategy]:
+def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str | None]] | None,
+                    context: StrategyContext) -> tuple[dict[str, Arm], Strategy]:
     """Arms and strategy for a mode: a single model (`GP`, `RF`, `TPE`, `RANDOM`) or `DIV`."""
     from hpo_mab.strategies import STRATEGIES  # late: strategies register themselves on import
 
@@ -56,7 +56,7 @@ def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str |
         name = (spec or "SEQ").upper()
         if name not in STRATEGIES:
             raise HpoError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES) or '(none yet)'}")
-        return {a.name: a for a in built}, STRATEGIES[name]()
+        return {a.name: a for a in built}, STRATEGIES[name](context)
     if mode in ("GP", "RF"):
         arm = make_arm(mode, spec or "EI")
     else:
@@ -70,12 +70,14 @@ class Optimizer:
     def __init__(self, space: Space, mode: str = "GP", spec: str | None = None, direction: str = "min",
                  seed: int | np.random.SeedSequence = 0, candidates: Candidates | None = None,
                  arms: Sequence[tuple[str, str | None]] | None = None, run: int = 0,
-                 n_init: int | None = None) -> None:
+                 n_init: int | None = None, metric: Any = None, oracle: Callable[[int], float] | None = None,
+                 strategy_options: Mapping[str, Any] | None = None) -> None:
         if direction not in ("min", "max"):
             raise HpoError(f"direction must be 'min' or 'max', but got {direction!r}")
         self.space, self.direction, self.run = space, direction, run
         self.candidates = candidates or ContinuousCandidates(space)
-        self.arms, self.strategy = build_portfolio(mode, spec, arms)
+        context = StrategyContext(space, direction, metric, oracle, options=strategy_options)
+        self.arms, self.strategy = build_portfolio(mode, spec, arms, context)
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         init_seq, arm_seq, strategy_seq = seq.spawn(3)
         self.arm_rng = np.random.default_rng(arm_seq)

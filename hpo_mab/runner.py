@@ -41,6 +41,7 @@ class Settings:
     seed: int = 0
     arms: list[tuple[str, str | None]] | None = None
     charge_proposal_time: bool = False
+    strategy_options: dict[str, Any] | None = None
 
     def describe(self) -> str:
         what = self.mode + (f"-{self.spec}" if self.spec and self.spec != self.mode else "")
@@ -75,7 +76,8 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
     opt_seq, eval_seq = seq.spawn(2)
     candidates = TableCandidates(table.space, table.encoded, table.config)
     opt = Optimizer(table.space, settings.mode, settings.spec, table.metric.direction, seed=opt_seq,
-                    candidates=candidates, arms=settings.arms, run=run)
+                    candidates=candidates, arms=settings.arms, run=run, metric=table.metric,
+                    oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options)
     backend = LookupBackend(table)
     eval_rng = np.random.default_rng(eval_seq)
     arm_counts: Counter = Counter()

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from hpo_mab.arms import Nominee
 from hpo_mab.history import History, Trial
+from hpo_mab.space import Space
+
+
+@dataclass(frozen=True)
+class StrategyContext:
+    """What a strategy may know besides the history.
+
+    `metric`: the table's Metric (kind, scale, direction), or None in ask/tell use (then rewards treat the
+    value as an unbounded loss in the given `direction`); `oracle`: row -> true value in the metric's units
+    (tables only, for the oracle variants BO-HEDGE-T/-LET); `time_unit`: seconds for GT's epsilon schedule.
+    """
+
+    space: Space
+    direction: str
+    metric: Any = None
+    oracle: Callable[[int], float] | None = None
+    time_unit: float = 3600.0
+    options: Mapping[str, Any] | None = None
 
 
 class Strategy(Protocol):
