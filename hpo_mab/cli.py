@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from hpo_mab.arms import ARMS
+from hpo_mab.arms import ARMS, make_arm
 from hpo_mab.arms.acquisition import ACQUISITIONS
 from hpo_mab.errors import HpoError
 from hpo_mab.surrogates import DEFAULT_DIR, get_table, table_names
@@ -105,22 +105,22 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
 
 
 def parse_arms(items: Any, where: str) -> list[tuple[str, str | None]]:
-    """The DIV portfolio: a list of {model, acq_func} pairs."""
+    """The DIV portfolio: a list of {model, acq_func} entries (model names as in `ARMS`, e.g. GP-HLE)."""
     if not isinstance(items, list) or not items:
         raise HpoError(f"{where}: 'arms' must be a non-empty list of {{model, acq_func}} entries, but got {items!r}")
     arms = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "model" not in item:
             raise HpoError(f"{where}: arms[{i}] must be a mapping with a 'model' key, but got {item!r}")
+        unknown = sorted(set(item) - {"model", "acq_func"})
+        if unknown:
+            raise HpoError(f"{where}: arms[{i}]: unknown key(s) {unknown}; expected 'model' and, for GP/RF models, "
+                           "'acq_func' (a transformed arm is a model name such as GP-HLE)")
         model, acq = str(item["model"]).upper(), item.get("acq_func")
-        if model not in ARMS:
-            raise HpoError(f"{where}: arms[{i}]: unknown model {model!r}; expected one of {', '.join(ARMS)}")
-        if model in ("GP", "RF"):
-            if acq is None or str(acq).upper() not in ACQUISITIONS:
-                raise HpoError(f"{where}: arms[{i}]: model {model} needs acq_func, one of {', '.join(ACQUISITIONS)}; "
-                               f"got {acq!r}")
-        elif acq is not None:
-            raise HpoError(f"{where}: arms[{i}]: model {model} takes no acq_func, but got {acq!r}")
+        try:
+            make_arm(model, None if acq is None else str(acq))  # the registry's own rules and messages
+        except HpoError as exc:
+            raise HpoError(f"{where}: arms[{i}]: {exc}") from None
         arms.append((model, None if acq is None else str(acq).upper()))
     return arms
 

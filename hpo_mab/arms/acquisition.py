@@ -7,7 +7,13 @@ units.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _pdf(z: np.ndarray) -> np.ndarray:
+    return _INV_SQRT_2PI * np.exp(-0.5 * z * z)
 
 XI = 0.01
 KAPPA = 1.96
@@ -18,12 +24,12 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: flo
     std = np.maximum(std, 1e-12)
     improvement = best - mean - xi
     z = improvement / std
-    return improvement * norm.cdf(z) + std * norm.pdf(z)
+    return improvement * ndtr(z) + std * _pdf(z)
 
 
 def probability_of_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: float = XI) -> np.ndarray:
     """PI (Kushner 1964): probability of falling below `best - xi`."""
-    return norm.cdf((best - mean - xi) / np.maximum(std, 1e-12))
+    return ndtr((best - mean - xi) / np.maximum(std, 1e-12))
 
 
 def upper_confidence_bound(mean: np.ndarray, std: np.ndarray, best: float, kappa: float = KAPPA) -> np.ndarray:

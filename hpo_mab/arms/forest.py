@@ -3,13 +3,13 @@
 The trees are scikit-learn's DecisionTreeRegressor on bootstrap samples, built here rather than through
 RandomForestRegressor: its per-tree clone/get_params and parameter validation (about 1.2 ms a tree) made
 a 32-tree fit on 40 points take 85 ms, most of it bookkeeping; here validation is skipped per tree.
+Every split considers all features: on Branin (30 evaluations, 6 seeds) SMAC's 5/6 feature subsampling
+gave RF-UCB a median best of 1.28, all features 0.78 (random search 1.03).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn import config_context
-from sklearn.tree import DecisionTreeRegressor
 
 N_TREES = 32
 
@@ -20,10 +20,13 @@ class Forest:
     def __init__(self, seed: int, n_trees: int = N_TREES) -> None:
         self.rng = np.random.default_rng(seed)
         self.n_trees = n_trees
-        self.trees: list[DecisionTreeRegressor] = []
+        self.trees: list = []
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Forest:
         self.mean_, self.std_ = float(np.mean(y)), float(np.std(y)) or 1.0
+        from sklearn import config_context  # imported here: scikit-learn costs ~0.5 s to import
+        from sklearn.tree import DecisionTreeRegressor
+
         ys = (y - self.mean_) / self.std_
         x = np.ascontiguousarray(x, dtype=np.float32)
         n = len(y)
@@ -31,7 +34,7 @@ class Forest:
         with config_context(skip_parameter_validation=True):
             for _ in range(self.n_trees):
                 idx = self.rng.integers(n, size=n)
-                tree = DecisionTreeRegressor(max_features=5 / 6, random_state=int(self.rng.integers(2**31)))
+                tree = DecisionTreeRegressor(max_features=1.0, random_state=int(self.rng.integers(2**31)))
                 self.trees.append(tree.fit(x[idx], ys[idx]))
         return self
 

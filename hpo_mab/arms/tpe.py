@@ -1,7 +1,7 @@
 """Tree-structured Parzen estimator (Bergstra et al. 2011), multivariate kernels (Falkner et al. 2018;
 Watanabe 2023), over the unit-cube encoding.
 
-The best gamma(n) = min(ceil(0.1 n), 25) observations form l(x), the rest g(x); each is a uniform
+The best gamma(n) = min(ceil(0.25 n), 25) observations form l(x), the rest g(x); each is a uniform
 mixture of one kernel per observation plus a flat prior component. Numeric dimensions use Gaussian
 kernels with Scott-style bandwidth 0.2 n^(-1/(d+4)); a categorical's kernel keeps 80% of its mass on the
 observed value. Candidates are ranked by log l(x) - log g(x). Every density is evaluated with matrix
@@ -13,17 +13,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import logsumexp
-from scipy.stats import norm, truncnorm
+from scipy.special import logsumexp, ndtr
 
 from hpo_mab.space import Space
 
+GAMMA = 0.25  # Hyperopt's default; on Branin (30 evaluations, 6 seeds) 0.25 gave 0.70, 0.15 gave 0.75, 0.1 gave 1.10
 CATEGORICAL_KEEP = 0.8
 PRIOR_SIGMA = 1.0
 
 
 def n_good(n: int) -> int:
-    return max(1, min(math.ceil(0.1 * n), 25))
+    return max(1, min(math.ceil(GAMMA * n), 25))
 
 
 class ParzenEstimator:
@@ -61,11 +61,13 @@ class ParzenEstimator:
     def _log_mass_inside(self) -> np.ndarray:
         """Log of each kernel's mass inside [0, 1] (kernels are truncated to the cube)."""
         centre = self.points[:, self.numeric_dims]
-        mass = norm.cdf((1.0 - centre) / self.sigma) - norm.cdf(-centre / self.sigma)
+        mass = ndtr((1.0 - centre) / self.sigma) - ndtr(-centre / self.sigma)
         return np.sum(np.log(np.maximum(mass, 1e-300)), axis=1)
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """Draw encoded points from the mixture's truncated observation kernels (used without a table)."""
+        from scipy.stats import truncnorm  # scipy.stats costs ~0.8 s to import; only continuous spaces need it
+
         centre = self.points[rng.integers(len(self.points), size=size)].copy()
         mu = centre[:, self.numeric_dims]
         centre[:, self.numeric_dims] = truncnorm.rvs(-mu / self.sigma, (1.0 - mu) / self.sigma, loc=mu,

@@ -47,6 +47,15 @@ def _range(spec: dict, where: str, at_least: int) -> list:
     return rng
 
 
+def _located(build, name: str, spec: dict, where: str) -> Param:
+    """Build a parameter; errors from Param's own checks get the file name in front."""
+    try:
+        return build(name, spec, where)
+    except HpoError as exc:
+        text = str(exc)
+        raise HpoError(text if text.startswith(where) else f"{where}: {text}") from None
+
+
 def param_from_original(name: str, spec: dict, where: str) -> Param:
     """One parameter in the original tool's JSON form."""
     where = f"{where}: hyperparams.{name}"
@@ -86,7 +95,10 @@ def space_from_original(doc: dict, where: str) -> Space:
     if not isinstance(hyperparams, dict) or not hyperparams:
         raise HpoError(f"{where}: 'hyperparams' must be a non-empty mapping, but got {hyperparams!r}")
     order = doc.get("param_order") or list(hyperparams)
-    params = [param_from_original(n, hyperparams[n], where) for n in order]
+    missing = [n for n in order if n not in hyperparams]
+    if missing:
+        raise HpoError(f"{where}: param_order names {missing}, which are not in 'hyperparams'")
+    params = [_located(param_from_original, n, hyperparams[n], where) for n in order]
     meta = {k: v for k, v in doc.items() if k not in ("hyperparams", "param_order")}
     return Space(params, meta)
 
@@ -130,7 +142,7 @@ def space_from_otx(doc: dict, where: str) -> Space:
         value = doc.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise HpoError(f"{where}: {key} must be a positive integer, but got {value!r}")
-    params = [param_from_otx(n, s, where) for n, s in hp_space.items()]
+    params = [_located(param_from_otx, n, s, where) for n, s in hp_space.items()]
     meta = {k: v for k, v in doc.items() if k != "hp_space"}
     meta.setdefault("metric", "mAP")
     meta.setdefault("mode", mode)

@@ -9,8 +9,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from hpo_mab.arms import Nominee
+from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
 from hpo_mab.space import Space
+from hpo_mab.strategies.rewards import Rewarder
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,87 @@ class SingleArm:
 
     def state(self) -> dict[str, Any]:
         return {}
+
+
+class BaseStrategy:
+    """Shared plumbing: the context, options, a reward scale, and the arm list learnt at the first select.
+
+    Subclasses set `name`, `reward_scale` ("plain" or "le", see `rewards`) and implement `_choose`
+    (select's body) and `update`; `oracle = True` marks variants that peek at true table values.
+    """
+
+    name = ""
+    wants_nominees = False
+    oracle = False
+    reward_scale = "plain"
+
+    def __init__(self, context: StrategyContext) -> None:
+        self.context = context
+        self.options: dict[str, Any] = dict(context.options or {})
+        self.rewarder = Rewarder(context.metric, self.reward_scale)
+        self.arms: list[str] = []
+        self.steps = 0
+
+    def option(self, key: str, default: float) -> float:
+        """A numeric option from `context.options`, else `default`."""
+        value = self.options.get(key, default)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise HpoError(f"strategy {self.name}: option {key!r} must be a number, but got {value!r}") from None
+
+    def _bind(self, arms: Sequence[str]) -> None:
+        if not self.arms:
+            if not arms:
+                raise HpoError(f"strategy {self.name} needs at least one arm")
+            self.arms = list(arms)
+            self._start()
+        elif list(arms) != self.arms:
+            raise HpoError(f"strategy {self.name}: the arms changed from {self.arms} to {list(arms)}")
+
+    def _start(self) -> None:
+        """Initialise per-arm state once the arms are known."""
+
+    def select(self, arms: Sequence[str], history: History, rng: np.random.Generator,
+               nominees: Mapping[str, Nominee] | None = None) -> str:
+        self._bind(arms)
+        name = self._choose(history, rng, nominees)
+        self.steps += 1
+        return name
+
+    def _choose(self, history: History, rng: np.random.Generator,
+                nominees: Mapping[str, Nominee] | None) -> str:
+        raise NotImplementedError
+
+    def update(self, trial: Trial, history: History, nominees: Mapping[str, Nominee] | None = None) -> None:
+        return None
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+
+def rounded(values: Mapping[str, float] | Sequence[float], digits: int = 6) -> Any:
+    """JSON-friendly rounding of per-arm numbers for the journal."""
+    if isinstance(values, Mapping):
+        return {k: round(float(v), digits) for k, v in values.items()}
+    return [round(float(v), digits) for v in values]
+
+
+def hedge_probabilities(gains: np.ndarray, eta: float) -> np.ndarray:
+    """p_i proportional to exp(eta (G_i - max G)) (Freund & Schapire 1997), stable for large gains."""
+    gains = np.asarray(gains, dtype=float)
+    w = np.exp(eta * (gains - gains.max()))
+    return w / w.sum()
+
+
+def draw(p: np.ndarray, rng: np.random.Generator) -> int:
+    """An index drawn with probabilities `p` from one uniform of `rng`."""
+    i = int(np.searchsorted(np.cumsum(p), rng.random() * float(np.sum(p)), side="right"))
+    return min(i, len(p) - 1)
+
+
+def argmax_tie(values: np.ndarray, rng: np.random.Generator) -> int:
+    """Index of the largest value; `rng` breaks ties."""
+    values = np.asarray(values, dtype=float)
+    top = np.flatnonzero(values == values.max())
+    return int(top[rng.integers(top.size)]) if top.size > 1 else int(top[0])

@@ -1,0 +1,102 @@
+"""The command line as a user runs it: real subprocesses, real SIGKILLs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hpo_mab.journal import read_journal
+from hpo_mab.runner import strip_wall_clock
+
+CLI = [sys.executable, "-m", "hpo_mab"]
+
+
+def hpo(*args, cwd=None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120, **kw)
+
+
+def test_a_run_prints_the_best_value_and_writes_results(tiny_table_dir, tmp_path):
+    out = tmp_path / "o"
+    res = hpo("tiny", 3, "-m=GP", "-s=PI", "-e", "TIME", "-et", "10m", "--surrogates-dir", tiny_table_dir,
+              "-o", out, "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "best val_acc over 3 runs: mean" in res.stdout and "best configuration" in res.stdout
+    for name in ("journal.jsonl", "trials.csv", "summary.json", "convergence.png", "experiment.json"):
+        assert (out / name).is_file()
+    assert len(json.loads((out / "summary.json").read_text())) == 3
+
+
+def test_list_json(tiny_table_dir):
+    res = hpo("list", "--json", "--surrogates-dir", tiny_table_dir)
+    doc = json.loads(res.stdout)
+    names = {t["name"] for t in doc["surrogates"]}
+    assert {"tiny", "fcnet-protein", "hpobench-mlp-car", "nb201-imagenet"} <= names and len(names) == 16
+    assert "GP-EI" in doc["arms"] and "TPE" in doc["arms"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no-such-table", "1"], "unknown surrogate 'no-such-table'"),
+    (["tiny", "1", "-et", "6x"], "bad duration '6x'"),
+    (["tiny", "1", "-e", "GOAL"], "-e GOAL needs a goal"),
+    (["tiny", "1", "-e", "GOAL", "-eg", "1.5"], "outside the bounds"),
+    (["tiny", "1", "-e", "SOON"], "-e must be TIME or GOAL"),
+    (["tiny", "1", "-m", "XGB"], "unknown mode 'XGB'"),
+    (["tiny", "1", "-m", "GP", "-s", "XYZ"], "unknown acquisition"),
+    (["tiny", "0"], "NUM_RUNS must be at least 1"),
+    (["tiny", "1", "-c", "missing.yaml"], "no such run configuration"),
+])
+def test_bad_input_gets_one_line_and_exit_2(tiny_table_dir, tmp_path, args, message):
+    res = hpo(*args, "--surrogates-dir", tiny_table_dir, "-o", tmp_path / "x", "--no-progress")
+    assert res.returncode == 2
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_run_configuration_file_and_command_line_override(tiny_table_dir, tmp_path):
+    rc = tmp_path / "rc"
+    rc.mkdir()
+    (rc / "mine.yaml").write_text("mode: RANDOM\nexp_time: 5m\nmax_trials: 4\n")
+    res = hpo("tiny", 1, "-rc", rc, "-c", "mine.yaml", "--max-trials", 6, "--surrogates-dir", tiny_table_dir,
+              "-o", tmp_path / "o", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    records = read_journal(tmp_path / "o" / "journal.jsonl")
+    assert len(records) == 6 and {r["arm"] for r in records} <= {"INIT", "RANDOM"}
+    (rc / "bad.json").write_text('{"mode": "GP", "colour": "red"}')
+    res = hpo("tiny", 1, "-rc", rc, "-c", "bad.json", "--surrogates-dir", tiny_table_dir, "-o", tmp_path / "p")
+    assert res.returncode == 2 and "unknown key(s) ['colour']" in res.stderr
+
+
+def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen, limit: float = 60.0) -> None:
+    start = time.time()
+    while time.time() - start < limit and proc.poll() is None:
+        if path.exists() and path.read_bytes().count(b"\n") >= n:
+            return
+        time.sleep(0.005)
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_journal(tiny_table_dir, tmp_path):
+    common = ["tiny", 2, "-m", "GP", "-s", "EI", "-et", "1500", "--surrogates-dir", tiny_table_dir, "--no-progress"]
+    ref = hpo(*common, "-o", tmp_path / "ref")
+    assert ref.returncode == 0, ref.stderr
+    expected = strip_wall_clock(read_journal(tmp_path / "ref" / "journal.jsonl"))
+    out = tmp_path / "killed"
+    journal = out / "journal.jsonl"
+    for lines in (3, 30, 60):
+        args = [*common, "-o", out] + (["--resume"] if journal.exists() else [])
+        proc = subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_lines(journal, lines, proc)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    res = hpo(*common, "-o", out, "--resume")
+    assert res.returncode == 0, res.stderr
+    got = strip_wall_clock(read_journal(journal))
+    assert len(got) == len(expected)
+    assert got == expected
