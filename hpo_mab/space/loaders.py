@@ -82,6 +82,8 @@ def param_from_original(name: str, spec: dict, where: str) -> Param:
         if kind == "qloguniform":  # discrete powers: the value itself is an integer power
             return Param(name, "ordered", values=tuple(float(power_of) ** k for k in range(int(low), int(high) + 1)),
                          default=default)
+        if default is not None:  # the default, like the range, is an exponent
+            default = float(power_of) ** default
         return Param(name, kind, low=float(power_of) ** low, high=float(power_of) ** high, step=step,
                      base=float(power_of), default=default)
     if value_type == "discrete" or type_name == "int":
