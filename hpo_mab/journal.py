@@ -15,6 +15,7 @@ from hpo_mab.errors import HpoError
 from hpo_mab.history import Trial
 
 WALL_CLOCK_FIELDS = ("proposal_seconds",)
+_ENCODER = json.JSONEncoder(check_circular=False)
 
 
 def read_journal(path: str | Path) -> list[dict[str, Any]]:
@@ -53,7 +54,7 @@ class Journal:
             os.truncate(self.path, data.rfind(b"\n") + 1)
 
     def write(self, trial: Trial) -> None:
-        self._fh.write(json.dumps(trial_record(trial)) + "\n")
+        self._fh.write(_ENCODER.encode(trial.__dict__) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -3,9 +3,10 @@
 The population is the last P finished trials (by any arm), so the oldest member dies as a new one
 arrives. A tournament samples S members without replacement and the best of them (ties broken by the
 run's generator) is the parent; the child changes one parameter picked uniformly: a categorical or ordered
-parameter takes a different value uniformly at random, a numeric one a fresh uniform value (in the
-unit-cube encoding). On a table the child goes to the nearest unused row. P = 20 and S = 5 by default,
-smaller than the paper's 100/25 because HPO runs see hundreds rather than thousands of trials.
+parameter takes a different value uniformly at random, a numeric one a fresh uniform value in the
+unit-cube encoding (redrawn while it decodes to the old value). On a table the child goes to the nearest
+unused row. P = 20 and S = 5 by default, smaller than the paper's 100/25 because HPO runs see hundreds
+rather than thousands of trials.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hpo_mab.history import History
 from hpo_mab.space import Space
 
 MIN_OBSERVATIONS = 2
+MAX_REDRAWS = 20
 
 
 def mutate(space: Space, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -32,9 +34,14 @@ def mutate(space: Space, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             new = int(rng.integers(n - 1))
             new += new >= now
             child[cols] = np.eye(n)[new] if p.kind == "choice" else new / (n - 1)
-    else:
+        return space.snap(child)[0]
+    old = p.decode(child[cols])
+    for _ in range(MAX_REDRAWS):  # an int or quantized parameter may snap back to its old value
         child[cols] = rng.random()
-    return space.snap(child)[0]
+        child = space.snap(child)[0]
+        if p.decode(child[cols]) != old:
+            break
+    return child
 
 
 class EvolutionArm:

@@ -125,18 +125,22 @@ class Table:
                 blocks.append(_encode_numeric(p, col)[:, None])
         return np.hstack(blocks).astype(float)
 
+    @cached_property
+    def _python_columns(self) -> list[tuple[str, list]]:
+        """Each parameter's values as a Python list (indexing numpy scalars per trial is slow)."""
+        out = []
+        for p, col in zip(self.space.params, self.columns):
+            if p.kind in ("choice", "ordered"):
+                out.append((p.name, [p.values[int(i)] for i in col]))
+            elif p.kind == "int":
+                out.append((p.name, [int(v) for v in col]))
+            else:
+                out.append((p.name, [float(v) for v in col]))
+        return out
+
     def config(self, row: int) -> Config:
         """The configuration of one row, in the parameters' own types."""
-        out: Config = {}
-        for p, col in zip(self.space.params, self.columns):
-            v = col[row]
-            if p.kind in ("choice", "ordered"):
-                out[p.name] = p.values[int(v)]
-            elif p.kind == "int":
-                out[p.name] = int(v)
-            else:
-                out[p.name] = float(v)
-        return out
+        return {name: values[row] for name, values in self._python_columns}
 
     @cached_property
     def median_trial_seconds(self) -> float:
