@@ -52,15 +52,15 @@ def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str |
     if mode == "DIV":
         if not arms:
             raise HpoError("DIV mode needs a non-empty 'arms' list in the run configuration")
-        built = [make_arm(m, a) for m, a in arms]
+        built = [make_arm(m, a, metric=context.metric) for m, a in arms]
         name = (spec or "SEQ").upper()
         if name not in STRATEGIES:
             raise HpoError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES) or '(none yet)'}")
         return {a.name: a for a in built}, STRATEGIES[name](context)
-    if mode in ("GP", "RF"):
-        arm = make_arm(mode, spec or "EI")
+    if mode in ("GP", "RF", "GP-HLE", "RF-HLE"):
+        arm = make_arm(mode, spec or "EI", metric=context.metric)
     else:
-        arm = make_arm(mode, None if spec is None or spec.upper() == mode else spec)
+        arm = make_arm(mode, None if spec is None or spec.upper() == mode else spec, metric=context.metric)
     return {arm.name: arm}, SingleArm()
 
 

@@ -46,7 +46,12 @@ def plot_convergence(frame: pd.DataFrame, out: str | Path, title: str, metric: s
         idx = np.searchsorted(run["clock"].to_numpy(), grid, side="right") - 1
         curves.append(np.where(idx >= 0, best.to_numpy()[np.maximum(idx, 0)], np.nan))
     if curves:
-        ax.plot(grid, np.nanmedian(np.vstack(curves), axis=0), color="tab:blue", lw=2, label="median over runs")
+        stacked = np.vstack(curves)
+        started = ~np.all(np.isnan(stacked), axis=0)  # before any run's first finished trial: no median
+        median = np.full(grid.shape, np.nan)
+        median[started] = np.nanmedian(stacked[:, started], axis=0)
+        ax.plot(grid, median, color="tab:blue", lw=2,
+                label="median over runs")
         ax.legend()
     ax.set_xlabel("time (s, simulated on tables)")
     ax.set_ylabel(f"best {metric} so far")

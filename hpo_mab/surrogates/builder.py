@@ -1,0 +1,229 @@
+"""Build a lookup table by training a Sobol sample of configurations for real; resumable.
+
+Every finished configuration is appended at once as one JSON line to `<out_dir>/build/<name>.jsonl`::
+
+    {"row": 17, "config": {...}, "seeds": [0, 1], "val_acc": [[...], [...]], "test_acc": [...],
+     "seconds": [...], "cpu_seconds": [...]}
+
+(one inner list per seed, one value per epoch; `seconds`, wall clock, go into the table; `cpu_seconds`
+are kept in the record only, to tell contended measurements apart). A kill loses only the rows in
+flight; a restart skips the rows already there (a torn last line is cut off) and trains only the missing
+(row, seed) pairs, so a table can also be grown later with more rows or more seeds. Every 100 finished
+rows, and at the end, everything finished is packed into `<out_dir>/<name>.npz` (see
+`hpo_mab.surrogates.table`).
+
+Run it as `hpo-runner build-table NAME ...` or `python -m hpo_mab.surrogates.builder NAME ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hpo_mab.errors import HpoError
+from hpo_mab.space import Config, Space, load_space
+from hpo_mab.surrogates import DEFAULT_DIR
+from hpo_mab.surrogates.table import Metric, Table, save_table
+from hpo_mab.training.lenet import train_lenet
+
+PACK_EVERY = 100
+LENET_PARAMS = ("c1_depth", "p1_size", "c2_depth", "p2_size", "window_size", "f1_width", "learning_rate",
+                "reg_param", "keep_prop_rate")
+METRIC = Metric(name="val_acc", kind="accuracy", direction="max", scale=1.0, lower=0.0, upper=1.0)
+Done = dict[int, dict[int, tuple[list[float], list[float], list[float]]]]  # row -> seed -> (val, test, sec)
+
+
+def sobol_configs(space: Space, n: int, sobol_seed: int) -> list[Config]:
+    """The first `n` points of the space's scrambled Sobol sequence (prefixes agree across `n`)."""
+    return [space.decode(u) for u in space.sobol(n, np.random.default_rng(sobol_seed))]
+
+
+def read_done(path: Path, configs: list[Config], epochs: int) -> Done:
+    """Finished (row, seed) curves in a build file; cuts off a torn last line, checks every config."""
+    done: Done = {}
+    if not path.is_file():
+        return done
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):  # a torn last line: the row was in flight when the build was killed
+        print(f"{path}: cutting off a torn last line ({len(data) - end} bytes)", file=sys.stderr)
+        with path.open("r+b") as f:
+            f.truncate(end)
+    for number, line in enumerate(data[:end].decode().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            row, seeds = int(rec["row"]), rec["seeds"]
+            curves = list(zip(rec["val_acc"], rec["test_acc"], rec["seconds"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HpoError(f"{path}:{number}: not a build record ({type(exc).__name__}: {exc})")
+        if row < len(configs) and rec["config"] != configs[row]:
+            raise HpoError(f"{path}:{number}: row {row} has config {rec['config']} but the Sobol sample gives "
+                           f"{configs[row]}; use the same --space and --sobol-seed, or move the file away")
+        if any(len(c) != epochs for curve in curves for c in curve):
+            raise HpoError(f"{path}:{number}: row {row} was trained for other than {epochs} epochs")
+        done.setdefault(row, {}).update(zip(seeds, curves))
+    return done
+
+
+def _train_row(task: tuple[int, Config, list[int], int, str | None]) -> dict[str, Any]:
+    """Train one row for the given seeds (runs in a worker process)."""
+    row, config, seeds, epochs, device = task
+    runs = [train_lenet(config, epochs=epochs, seed=s, device=device) for s in seeds]
+    return {"row": row, "config": config, "seeds": seeds, "val_acc": [r["val_acc"] for r in runs],
+            "test_acc": [r["test_acc"] for r in runs], "seconds": [r["seconds"] for r in runs],
+            "cpu_seconds": [r["cpu_seconds"] for r in runs]}
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+
+
+def _hardware(workers: int, device: str | None) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else None
+    return {"cpu": cpu, "gpu": gpu, "device": device, "torch": torch.__version__, "threads_per_worker": 1,
+            "workers": workers, "python": platform.python_version()}
+
+
+def pack(name: str, space: Space, configs: list[Config], done: Done, n_seeds: int, epochs: int,
+         path: Path, meta: dict[str, Any]) -> Table:
+    """Write every finished row (sorted by Sobol index) as a table; absent seeds stay NaN."""
+    rows = sorted(r for r, seeds in done.items() if r < len(configs) and any(s < n_seeds for s in seeds))
+    if not rows:
+        raise HpoError(f"{name}: no finished rows to pack yet")
+    shape = (len(rows), n_seeds, epochs)
+    values, test, seconds = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    for i, r in enumerate(rows):
+        for s, (val, tst, sec) in done[r].items():
+            if s < n_seeds:
+                values[i, s], test[i, s], seconds[i, s] = val, tst, sec
+    columns = []
+    for p in space.params:
+        if p.kind in ("choice", "ordered"):
+            columns.append(np.array([p.index_of(configs[r][p.name]) for r in rows], dtype=np.int64))
+        else:
+            columns.append(np.array([configs[r][p.name] for r in rows],
+                                    dtype=np.int64 if p.kind == "int" else np.float64))
+    complete = len(rows) == len(configs) and all(set(range(n_seeds)) <= set(done[r]) for r in rows)
+    table = Table(name=name, space=space, columns=columns, values=values, seconds=seconds, metric=METRIC,
+                  test=test, meta={**meta, "sobol_index": rows, "complete": complete})
+    save_table(table, path)
+    return table
+
+
+def build_table(name: str, space_path: str | Path, n_configs: int, n_seeds: int, epochs: int, workers: int,
+                out_dir: str | Path = DEFAULT_DIR, sobol_seed: int = 0, device: str | None = None,
+                pack_only: bool = False) -> Table:
+    """Train `n_configs` Sobol configurations x `n_seeds` seeds for `epochs`; pack and return the table."""
+    for what, v in (("configs", n_configs), ("seeds", n_seeds), ("epochs", epochs), ("workers", workers)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise HpoError(f"{what} must be a positive integer, but got {v!r}")
+    if not name or "/" in name or name.startswith("."):
+        raise HpoError(f"table name must be a plain file name, but got {name!r}")
+    space = load_space(space_path)
+    missing = [n for n in LENET_PARAMS if n not in space.names]
+    if missing:
+        raise HpoError(f"{space_path}: the LeNet trainer needs parameter(s) {missing}, but the space has "
+                       f"{space.names}")
+    out_dir = Path(out_dir)
+    (out_dir / "build").mkdir(parents=True, exist_ok=True)
+    log_path, npz_path = out_dir / "build" / f"{name}.jsonl", out_dir / f"{name}.npz"
+    configs = sobol_configs(space, n_configs, sobol_seed)
+    done = read_done(log_path, configs, epochs)
+    command = (f"hpo-runner build-table {name} --space {space_path} --configs {n_configs} --seeds {n_seeds} "
+               f"--epochs {epochs} --workers {workers} --sobol-seed {sobol_seed}"
+               + ("" if out_dir.resolve() == DEFAULT_DIR.resolve() else f" --out-dir {out_dir}"))
+    meta = {"dataset": "sklearn digits 8x8", "model": "LeNet-1 style CNN", "trainer": "hpo_mab.training.lenet",
+            "hardware": _hardware(workers, device), "build_command": command, "sobol_seed": sobol_seed,
+            "configs_planned": n_configs, "space_file": str(space_path),
+            "seconds_note": "cumulative training wall-clock seconds; evaluation excluded",
+            "divergence_note": "non-finite logits score chance level, 0.1"}
+    if pack_only:
+        return pack(name, space, configs, done, n_seeds, epochs, npz_path, meta)
+    tasks = [(r, configs[r], [s for s in range(n_seeds) if s not in done.get(r, {})], epochs, device)
+             for r in range(n_configs)]
+    tasks = [t for t in tasks if t[2]]
+    finished = n_configs - len(tasks)
+    print(f"{name}: {n_configs} configs x {n_seeds} seeds x {epochs} epochs; {finished} done, "
+          f"{len(tasks)} to train on {workers} worker(s)", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    with log_path.open("a") as log:
+        for i, rec in enumerate(_run(tasks, workers), 1):
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            done.setdefault(rec["row"], {}).update(zip(rec["seeds"], zip(rec["val_acc"], rec["test_acc"],
+                                                                         rec["seconds"])))
+            finished += 1
+            if i % 25 == 0 or i == len(tasks):
+                rate = (time.monotonic() - start) / i
+                print(f"{name}: {finished}/{n_configs} rows, {rate:.2f} s/row, "
+                      f"ETA {rate * (len(tasks) - i) / 60:.1f} min", file=sys.stderr, flush=True)
+            if finished % PACK_EVERY == 0:
+                pack(name, space, configs, done, n_seeds, epochs, npz_path, meta)
+    table = pack(name, space, configs, done, n_seeds, epochs, npz_path, meta)
+    print(f"{name}: packed {table.n_rows} rows into {npz_path}", file=sys.stderr, flush=True)
+    return table
+
+
+def _run(tasks: list, workers: int):
+    """Yield finished rows: inline for one worker (or task), else from a spawn pool of 1-thread workers."""
+    workers = min(workers, len(tasks))
+    if workers <= 1:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield from map(_train_row, tasks)
+        finally:
+            torch.set_num_threads(threads)
+        return
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+        yield from pool.imap_unordered(_train_row, tasks, chunksize=1)
+
+
+def build_table_main(argv: list[str]) -> int:
+    """`build-table NAME --space FILE --configs N --seeds S --epochs E --workers W [--pack-only]`."""
+    ap = argparse.ArgumentParser(prog="hpo-runner build-table", description=__doc__.splitlines()[0])
+    ap.add_argument("name", help="table name: writes surrogates/NAME.npz and surrogates/build/NAME.jsonl")
+    ap.add_argument("--space", required=True, help="search space, hp_conf JSON or OTX YAML")
+    ap.add_argument("--configs", type=int, default=3000, help="Sobol configurations (rows)")
+    ap.add_argument("--seeds", type=int, default=1, help="training seeds per configuration")
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--workers", type=int, default=2, help="worker processes, one thread each")
+    ap.add_argument("--sobol-seed", type=int, default=0)
+    ap.add_argument("--out-dir", default=str(DEFAULT_DIR), help="where NAME.npz and build/ live")
+    ap.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    ap.add_argument("--pack-only", action="store_true", help="pack the finished rows without training")
+    args = ap.parse_args(argv)
+    build_table(args.name, args.space, args.configs, args.seeds, args.epochs, args.workers, args.out_dir,
+                args.sobol_seed, args.device, args.pack_only)
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: the pool is terminated, the log closed
+    try:
+        sys.exit(build_table_main(sys.argv[1:]))
+    except HpoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
