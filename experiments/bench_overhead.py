@@ -66,7 +66,6 @@ def time_our_arm(table, model, acq, n_obs: int, n_props: int, seed: int) -> list
 
 def time_peer(table, name: str, n_obs: int, n_props: int, seed: int) -> list[float]:
     import optuna
-
     from peers import make_sampler
 
     rng = np.random.default_rng(seed)

@@ -19,13 +19,13 @@ import yaml
 
 from hpo_mab.arms import ARMS, make_arm
 from hpo_mab.arms.acquisition import ACQUISITIONS
-from hpo_mab.errors import HpoError
+from hpo_mab.errors import HpoError, OneLineParser
 from hpo_mab.surrogates import DEFAULT_DIR, get_table, table_names
 from hpo_mab.termination import parse_duration
 
 MODES = ("DIV", *ARMS)
 DEFAULTS: dict[str, Any] = {
-    "mode": "GP", "spec": None, "exp_crt": "TIME", "exp_goal": None, "exp_time": None, "max_trials": None,
+    "mode": "DIV", "spec": None, "exp_crt": "TIME", "exp_goal": None, "exp_time": None, "max_trials": None,
     "seed": 0, "outdir": None, "log_level": "warn", "arms": None, "charge_proposal_time": False,
     "strategy_options": None,
 }
@@ -35,7 +35,7 @@ LOG_LEVELS = {"debug": logging.DEBUG, "log": logging.INFO, "info": logging.INFO,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="hpo-runner", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Hyperparameter optimization as a multi-armed bandit over optimizers, on lookup-table "
                     "surrogates (a simulated clock) or real training.",
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("num_runs", type=int, help="number of independent repeated runs (the original's num_trials); "
                                               "run i uses child i of SeedSequence(--seed)")
     p.add_argument("-m", "--mode", default=S, help=f"optimization mode: one of {', '.join(MODES)} "
-                                                   "(DIV: a portfolio of arms chosen by a strategy). Default GP")
+                                                   "(DIV: a portfolio of arms chosen by a strategy). Default DIV")
     p.add_argument("-s", "--spec", default=S, help="acquisition for GP/RF (EI, PI, UCB; default EI) or the "
                                                    "strategy for DIV (default SEQ)")
     p.add_argument("-e", "--exp_crt", default=S, help="termination: TIME (run until the budget is spent) or "
@@ -157,7 +157,7 @@ def _strategy_options(value: Any) -> dict[str, Any] | None:
 def cmd_list(argv: list[str]) -> int:
     from hpo_mab.strategies import STRATEGIES
 
-    p = argparse.ArgumentParser(prog="hpo-runner list", description="surrogates, arms and strategies")
+    p = OneLineParser(prog="hpo-runner list", description="surrogates, arms and strategies")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--surrogates-dir", default=str(DEFAULT_DIR))
     args = p.parse_args(argv)
@@ -168,10 +168,12 @@ def cmd_list(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(doc))
         return 0
-    print(f"{'surrogate':<28}{'configs':>8}{'seeds':>6}{'epochs':>7}  {'metric':<9}{'dir':<4}{'budget_s':>12}")
+    print(f"{'surrogate':<28}{'configs':>8}{'seeds':>6}{'epochs':>7}  {'metric':<9}{'dir':<4}{'budget_s':>12}"
+          f"{'top1%_goal':>12}")
     for t in tables:
         print(f"{t['name']:<28}{t['configurations']:>8}{t['seeds']:>6}{t['epochs']:>7}  {t['metric']:<9}"
-              f"{t['direction']:<4}{t['default_budget_s']:>12.0f}")
+              f"{t['direction']:<4}{t['default_budget_s']:>12.0f}{t['top1_goal']:>12.5g}")
+    print("(top1%_goal: the value that marks the table's top 1% by true value, a goal for -e GOAL -eg)")
     print("\narms:       " + ", ".join(arms))
     print("strategies: " + (", ".join(sorted(STRATEGIES)) or "(none)"))
     return 0

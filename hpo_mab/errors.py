@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 
 class HpoError(ValueError):
     """A user-facing error: bad input, bad configuration, unknown name."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one HpoError line (exit code 2), like every other user error."""
+
+    def error(self, message: str):
+        raise HpoError(f"{message} (see {self.prog} --help)")

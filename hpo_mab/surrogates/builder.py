@@ -5,12 +5,12 @@ Every finished configuration is appended at once as one JSON line to `<out_dir>/
     {"row": 17, "config": {...}, "seeds": [0, 1], "val_acc": [[...], [...]], "test_acc": [...],
      "seconds": [...], "cpu_seconds": [...]}
 
-(one inner list per seed, one value per epoch). The table's seconds are `cpu_seconds`, the worker's CPU
-time: on an idle core they equal the wall clock (`seconds`) within 1%, but the wall clock grew 2-4x for
-rows trained while other work shared this 2-core machine. Records without `cpu_seconds` are trained again. A kill loses only the rows in
-flight; a restart skips the rows already there (a torn last line is cut off) and trains only the missing
-(row, seed) pairs, so a table can also be grown later with more rows or more seeds. Every 100 finished
-rows, and at the end, everything finished is packed into `<out_dir>/<name>.npz` (see
+(one inner list per seed, one value per epoch). The table's seconds are `cpu_seconds`, the worker's CPU time:
+on an idle core they equal the wall clock (`seconds`) within 1%, but the wall clock grew 2-4x for rows trained
+while other work shared this 2-core machine. Records without `cpu_seconds` are trained again. A kill loses
+only the rows in flight; a restart skips the rows already there (a torn last line is cut off) and trains only
+the missing (row, seed) pairs, so a table can also be grown later with more rows or more seeds. Every 100
+finished rows, and at the end, everything finished is packed into `<out_dir>/<name>.npz` (see
 `hpo_mab.surrogates.table`).
 
 Run it as `hpo-runner build-table NAME ...` or `python -m hpo_mab.surrogates.builder NAME ...`.
@@ -18,7 +18,6 @@ Run it as `hpo-runner build-table NAME ...` or `python -m hpo_mab.surrogates.bui
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import platform
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpo_mab.errors import HpoError
+from hpo_mab.errors import HpoError, OneLineParser
 from hpo_mab.space import Config, Space, load_space
 from hpo_mab.surrogates import DEFAULT_DIR
 from hpo_mab.surrogates.table import Metric, Table, save_table
@@ -208,7 +207,7 @@ def _run(tasks: list, workers: int):
 
 def build_table_main(argv: list[str]) -> int:
     """`build-table NAME --space FILE --configs N --seeds S --epochs E --workers W [--pack-only]`."""
-    ap = argparse.ArgumentParser(prog="hpo-runner build-table", description=__doc__.splitlines()[0])
+    ap = OneLineParser(prog="hpo-runner build-table", description=__doc__.splitlines()[0])
     ap.add_argument("name", help="table name: writes surrogates/NAME.npz and surrogates/build/NAME.jsonl")
     ap.add_argument("--space", required=True, help="search space, hp_conf JSON or OTX YAML")
     ap.add_argument("--configs", type=int, default=3000, help="Sobol configurations (rows)")

@@ -166,7 +166,8 @@ class Table:
         return {
             "name": self.name, "configurations": self.n_rows, "seeds": self.n_seeds, "epochs": self.n_epochs,
             "metric": self.metric.name, "kind": self.metric.kind, "direction": self.metric.direction,
-            "default_budget_s": round(self.default_budget_s, 3), "dataset": self.meta.get("dataset"),
+            "default_budget_s": round(self.default_budget_s, 3), "top1_goal": self.goal_at_top(1.0),
+            "dataset": self.meta.get("dataset"),
             "model": self.meta.get("model"),
         }
 
