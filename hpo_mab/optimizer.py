@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +37,11 @@ class Proposal:
     @property
     def config(self) -> Config:
         return self.nominee.config
+
+
+def _key(config: Mapping[str, Any]) -> str:
+    """A configuration's identity for matching tell() to ask() (an equal dict matches)."""
+    return json.dumps(config, sort_keys=True, default=str)
 
 
 def n_initial(space: Space) -> int:
@@ -85,7 +91,7 @@ class Optimizer:
         self.n_init = n_initial(space) if n_init is None else n_init
         self._init_points = space.sobol(self.n_init, np.random.default_rng(init_seq))
         self.history = History(space.n_dims)
-        self._pending: dict[int, Proposal] = {}
+        self._pending: dict[str, list[Proposal]] = {}
 
     # -- proposing ---------------------------------------------------------------------------------
     def propose(self) -> Proposal:
@@ -112,8 +118,8 @@ class Optimizer:
     def ask(self) -> Config:
         """Propose a configuration (a user's loop); remember it until it is told."""
         proposal = self.propose()
-        self._pending[id(proposal.nominee.config)] = proposal
-        return proposal.nominee.config
+        self._pending.setdefault(_key(proposal.nominee.config), []).append(proposal)
+        return dict(proposal.nominee.config)
 
     # -- recording ---------------------------------------------------------------------------------
     def record(self, trial: Trial, proposal: Proposal) -> None:
@@ -141,9 +147,12 @@ class Optimizer:
 
     def tell(self, config: Config, value: float | None) -> Trial:
         """Record the value observed for a configuration returned by `ask` (None: the trial failed)."""
-        proposal = self._pending.pop(id(config), None)
-        if proposal is None:
-            raise HpoError("tell() needs a configuration returned by ask() and not yet told")
+        waiting = self._pending.get(_key(config))
+        if not waiting:
+            raise HpoError(f"tell() needs a configuration returned by ask() and not yet told, but got {config}")
+        proposal = waiting.pop(0)
+        if not waiting:
+            del self._pending[_key(config)]
         trial = self.make_trial(proposal, value)
         self.record(trial, proposal)
         return trial

@@ -76,3 +76,12 @@ def test_gp_gradient_matches_finite_differences():
         step[i] = 1e-6
         numeric = (gp._neg_lml(theta + step, x, y, sq)[0] - gp._neg_lml(theta - step, x, y, sq)[0]) / 2e-6
         assert grad[i] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+
+
+def test_tell_accepts_an_equal_configuration_and_refuses_strangers():
+    opt = Optimizer(BRANIN, mode="TPE", seed=1)
+    cfg = opt.ask()
+    opt.tell(dict(cfg), branin(cfg))
+    assert len(opt.history) == 1
+    with pytest.raises(Exception, match="returned by ask"):
+        opt.tell({"x1": 0.0, "x2": 0.0}, 1.0)
