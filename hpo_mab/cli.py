@@ -126,12 +126,31 @@ def parse_arms(items: Any, where: str) -> list[tuple[str, str | None]]:
     return arms
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "mode": (str,), "spec": (str,), "exp_crt": (str,), "exp_goal": (int, float), "exp_time": (int, float, str),
+    "max_trials": (int,), "seed": (int,), "outdir": (str,), "log_level": (str,), "charge_proposal_time": (bool,),
+}
+
+
+def _check_types(options: dict[str, Any], conf: str) -> None:
+    """A run configuration's values must have the option's type (the command line's are parsed already)."""
+    for key, types in _TYPES.items():
+        value = options.get(key)
+        if value is None:
+            continue
+        bad_bool = isinstance(value, bool) and bool not in types
+        if bad_bool or not isinstance(value, types):
+            names = " or ".join(t.__name__ for t in types)
+            raise HpoError(f"{conf}: option '{key}' must be {names}, but got {value!r}")
+
+
 def resolve_options(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     explicit_conf = any(a == "-c" or a.startswith(("-c=", "--conf")) for a in argv)
     options = dict(DEFAULTS)
     options["arms"] = parse_arms(DEFAULT_ARMS, "default arms")
     options.update(load_run_conf(args.run_conf, args.conf, explicit_conf))
     options.update({k: v for k, v in vars(args).items() if k in DEFAULTS})
+    _check_types(options, str(Path(args.run_conf) / args.conf))
     options["mode"] = str(options["mode"]).upper()
     if options["mode"] not in MODES:
         raise HpoError(f"unknown mode {options['mode']!r}; expected one of {', '.join(MODES)}")

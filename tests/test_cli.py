@@ -68,6 +68,9 @@ def test_run_configuration_file_and_command_line_override(tiny_table_dir, tmp_pa
     assert res.returncode == 0, res.stderr
     records = read_journal(tmp_path / "o" / "journal.jsonl")
     assert len(records) == 6 and {r["arm"] for r in records} <= {"INIT", "RANDOM"}
+    (rc / "typed.yaml").write_text("max_trials: many\n")
+    res = hpo("tiny", 1, "-rc", rc, "-c", "typed.yaml", "--surrogates-dir", tiny_table_dir, "-o", tmp_path / "q")
+    assert res.returncode == 2 and "typed.yaml: option 'max_trials' must be int, but got 'many'" in res.stderr
     (rc / "bad.json").write_text('{"mode": "GP", "colour": "red"}')
     res = hpo("tiny", 1, "-rc", rc, "-c", "bad.json", "--surrogates-dir", tiny_table_dir, "-o", tmp_path / "p")
     assert res.returncode == 2 and "unknown key(s) ['colour']" in res.stderr

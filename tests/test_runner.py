@@ -82,3 +82,13 @@ def test_resume_refuses_other_settings(tiny_table, tmp_path):
     with pytest.raises(HpoError, match="different settings"):
         run_experiment(other, tiny_table, tmp_path / "r", resume=True)
     assert json.loads((tmp_path / "r" / "experiment.json").read_text())["budget"] == 200.0
+
+
+def test_proposal_time_is_journaled_apart_and_charged_only_on_request(tiny_table, tmp_path):
+    _, free = run(tiny_table, tmp_path, name="free", budget=1e9, max_trials=12, num_runs=1)
+    _, charged = run(tiny_table, tmp_path, name="charged", budget=1e9, max_trials=12, num_runs=1,
+                     charge_proposal_time=True)
+    assert all(r["proposal_seconds"] > 0 for r in free)
+    assert free[-1]["clock"] == pytest.approx(sum(r["seconds"] for r in free))
+    expected = sum(r["seconds"] + r["proposal_seconds"] for r in charged)
+    assert charged[-1]["clock"] == pytest.approx(expected)
