@@ -9,7 +9,7 @@ import numpy as np
 
 from hpo_mab.arms.acquisition import ACQUISITIONS
 from hpo_mab.arms.anneal import AnnealArm
-from hpo_mab.arms.candidates import Candidates, Nominee, TableCandidates
+from hpo_mab.arms.candidates import Candidates, Nominee, TableCandidates, random_fallback
 from hpo_mab.arms.evolution import EvolutionArm
 from hpo_mab.arms.forest import Forest
 from hpo_mab.arms.gp import GaussianProcess, ModelFitError
@@ -67,9 +67,7 @@ class ModelArm:
     def propose(self, space: Space, history: History, candidates: Candidates,
                 rng: np.random.Generator) -> Nominee:
         if history.n_finished < MIN_OBSERVATIONS:
-            nominee = candidates.random(rng, history)
-            nominee.info["fallback"] = "too few observations"
-            return nominee
+            return random_fallback(candidates, history, rng, "too few observations")
         y = history.y if self.transform is None else self.transform(history.y)
         pool, rows = candidates.pool(history, rng)
         try:
@@ -80,9 +78,7 @@ class ModelArm:
             if not np.all(np.isfinite(mean)):
                 raise ModelFitError("non-finite prediction")
         except (ModelFitError, np.linalg.LinAlgError, ValueError) as exc:
-            nominee = candidates.random(rng, history)
-            nominee.info["fallback"] = f"model fit failed: {exc}"
-            return nominee
+            return random_fallback(candidates, history, rng, f"model fit failed: {exc}")
         best = float(self._model.standardise(np.min(y)))
         i = pick_best(self.acquisition(mean, std, best), rng)
         return candidates.nominee(pool[i], None if rows is None else int(rows[i]))
@@ -104,9 +100,7 @@ class TPEArm:
     def propose(self, space: Space, history: History, candidates: Candidates,
                 rng: np.random.Generator) -> Nominee:
         if history.n_finished < MIN_OBSERVATIONS:
-            nominee = candidates.random(rng, history)
-            nominee.info["fallback"] = "too few observations"
-            return nominee
+            return random_fallback(candidates, history, rng, "too few observations")
         y = history.y if self.transform is None else self.transform(history.y)
         draws = good_density(space, history.X, y).sample(self.n_draws, rng)
         rows = None

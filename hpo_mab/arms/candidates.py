@@ -48,6 +48,13 @@ class Candidates:
         return False
 
 
+def random_fallback(candidates: Candidates, history: History, rng: np.random.Generator, reason: str) -> Nominee:
+    """A random proposal that the journal records as a fallback, with its reason."""
+    nominee = candidates.random(rng, history)
+    nominee.info["fallback"] = reason
+    return nominee
+
+
 def top_points(history: History, k: int = TOP_POINTS) -> np.ndarray:
     """Encodings of the k best finished trials."""
     if history.n_finished == 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpo_mab.arms.candidates import Candidates, Nominee
+from hpo_mab.arms.candidates import Candidates, Nominee, random_fallback
 from hpo_mab.history import History
 from hpo_mab.space import Space
 
@@ -55,9 +55,7 @@ class EvolutionArm:
     def propose(self, space: Space, history: History, candidates: Candidates,
                 rng: np.random.Generator) -> Nominee:
         if history.n_finished < MIN_OBSERVATIONS:
-            nominee = candidates.random(rng, history)
-            nominee.info["fallback"] = "too few observations"
-            return nominee
+            return random_fallback(candidates, history, rng, "too few observations")
         X, y = history.X[-self.population:], history.y[-self.population:]
         members = rng.choice(len(y), size=min(self.tournament, len(y)), replace=False)
         best = np.flatnonzero(y[members] == y[members].min())
