@@ -15,12 +15,13 @@ from hpo_mab.arms.forest import Forest
 from hpo_mab.arms.gp import GaussianProcess, ModelFitError
 from hpo_mab.arms.grid import GridArm
 from hpo_mab.arms.tpe import good_density, tpe_scores
-from hpo_mab.arms.transforms import HLEArm
+from hpo_mab.arms.transforms import HLEArm, gaussian_copula
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History
 from hpo_mab.space import Space
 
 MIN_OBSERVATIONS = 2
+GP_OUTPUT = "copula"  # what a GP arm without a cost transformation models: "copula" or "raw" (the loss)
 
 
 class Arm(Protocol):
@@ -64,11 +65,19 @@ class ModelArm:
             return GaussianProcess(space.dim_owner)
         return Forest(seed=int(rng.integers(2**31)))
 
+    def _targets(self, history: History) -> np.ndarray:
+        """What the model fits: the HLE arms' transform, else the copula of the losses for a GP, else the losses."""
+        if self.transform is not None:
+            return self.transform(history.y)
+        if self.model_name == "GP" and GP_OUTPUT == "copula":
+            return gaussian_copula(history.y)
+        return history.y
+
     def propose(self, space: Space, history: History, candidates: Candidates,
                 rng: np.random.Generator) -> Nominee:
         if history.n_finished < MIN_OBSERVATIONS:
             return random_fallback(candidates, history, rng, "too few observations")
-        y = history.y if self.transform is None else self.transform(history.y)
+        y = self._targets(history)
         pool, rows = candidates.pool(history, rng)
         try:
             if self._model is None or self.model_name == "RF":
