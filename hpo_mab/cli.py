@@ -187,10 +187,11 @@ def cmd_list(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(doc))
         return 0
-    print(f"{'surrogate':<28}{'configs':>8}{'seeds':>6}{'epochs':>7}  {'metric':<9}{'dir':<4}{'budget_s':>12}"
+    w = max([len("surrogate")] + [len(t["name"]) for t in tables]) + 2
+    print(f"{'surrogate':<{w}}{'configs':>8}{'seeds':>6}{'epochs':>7}  {'metric':<9}{'dir':<4}{'budget_s':>12}"
           f"{'top1%_goal':>12}")
     for t in tables:
-        print(f"{t['name']:<28}{t['configurations']:>8}{t['seeds']:>6}{t['epochs']:>7}  {t['metric']:<9}"
+        print(f"{t['name']:<{w}}{t['configurations']:>8}{t['seeds']:>6}{t['epochs']:>7}  {t['metric']:<9}"
               f"{t['direction']:<4}{t['default_budget_s']:>12.0f}{t['top1_goal']:>12.5g}")
     print("(top1%_goal: the value that marks the table's top 1% by true value, a goal for -e GOAL -eg)")
     print("\narms:       " + ", ".join(arms))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import logsumexp, ndtr
+from scipy.special import ndtr, ndtri
 
 from hpo_mab.space import Space
 
@@ -56,7 +56,7 @@ class ParzenEstimator:
             match = x[:, start : start + width] @ self.points[:, start : start + width].T
             logk += math.log(other) + match * (math.log(CATEGORICAL_KEEP + other) - math.log(other))
             prior -= math.log(width)
-        return logsumexp(np.column_stack([logk, prior]), axis=1) - math.log(n + 1)
+        return _logsumexp_rows(np.column_stack([logk, prior])) - math.log(n + 1)
 
     def _log_mass_inside(self) -> np.ndarray:
         """Log of each kernel's mass inside [0, 1] (kernels are truncated to the cube)."""
@@ -65,18 +65,28 @@ class ParzenEstimator:
         return np.sum(np.log(np.maximum(mass, 1e-300)), axis=1)
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw encoded points from the mixture's truncated observation kernels (used without a table)."""
-        from scipy.stats import truncnorm  # scipy.stats costs ~0.8 s to import; only continuous spaces need it
+        """Draw encoded points from the mixture's observation kernels, truncated to the cube.
 
+        Inverse-CDF sampling of the truncated normal, Phi^-1(Phi(a) + u (Phi(b) - Phi(a))), rather than
+        scipy.stats.truncnorm.rvs, whose per-call overhead was 1.5 ms of a 4.2 ms TPE proposal (fcnet-protein,
+        50 observations). sigma >= 0.1 here, so a and b stay within +-10 and the inversion is accurate.
+        """
         centre = self.points[rng.integers(len(self.points), size=size)].copy()
         mu = centre[:, self.numeric_dims]
-        centre[:, self.numeric_dims] = truncnorm.rvs(-mu / self.sigma, (1.0 - mu) / self.sigma, loc=mu,
-                                                     scale=self.sigma, random_state=rng)
+        low, high = ndtr(-mu / self.sigma), ndtr((1.0 - mu) / self.sigma)
+        u = low + rng.random(mu.shape) * (high - low)
+        centre[:, self.numeric_dims] = mu + self.sigma * ndtri(np.clip(u, 1e-300, 1.0 - 1e-16))
         for start, width in self.choice_params:
             flip = rng.random(size) > CATEGORICAL_KEEP
             block = centre[:, start : start + width]
             block[flip] = np.eye(width)[rng.integers(width, size=int(flip.sum()))]
         return self.space.snap(np.clip(centre, 0.0, 1.0))
+
+
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """log(sum(exp(a), axis=1)), stably; scipy's logsumexp costs ~0.3 ms a call in array-API checks."""
+    top = np.max(a, axis=1, keepdims=True)
+    return np.log(np.sum(np.exp(a - top), axis=1)) + top[:, 0]
 
 
 def tpe_scores(space: Space, x_obs: np.ndarray, y_obs: np.ndarray, candidates: np.ndarray) -> np.ndarray:
