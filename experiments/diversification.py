@@ -6,7 +6,7 @@ ranks the methods by median final normalised regret and checks the default DIV s
 single arm on every problem. Cells are resumable: a finished cell's file is kept and skipped on restart.
 
     .venv/bin/python experiments/diversification.py --dry-run            # projected CPU hours only
-    .venv/bin/python experiments/diversification.py --workers 2          # the full benchmark (resumable)
+    .venv/bin/python experiments/diversification.py --workers 2 --commit # the full benchmark (resumable)
     .venv/bin/python experiments/diversification.py --report-only        # report from finished cells
     .venv/bin/python experiments/diversification.py --tables hpobench-mlp-car \
         --methods GP-EI DIV-SEQ RANDOM optuna-tpe --runs 2 --out /tmp/div
@@ -22,6 +22,7 @@ if __name__ == "__main__":  # one BLAS/OpenMP thread (set before numpy loads; wo
 
 import argparse  # noqa: E402
 import math  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
@@ -83,8 +84,19 @@ def project(tables: list[str], methods: list[str], runs: int, workers: int) -> d
     return cells
 
 
-def run_cells(jobs: list[tuple[str, str]], runs: int, seed: int, out: Path, workers: int) -> None:
-    """Run the unfinished cells, in `workers` processes; prints each as it finishes."""
+def commit_cell(path: Path, table: str, method: str) -> None:
+    """`git add` and `git commit` one finished cell's file; a failure is reported, not fatal."""
+    msg = f"diversification cell: {table} {method}"
+    for cmd in (["git", "add", str(path)], ["git", "commit", "-q", "-m", msg, "--", str(path)]):
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"  (not committed: {' '.join(cmd[:2])}: {done.stderr.strip() or done.stdout.strip()})", flush=True)
+            return
+
+
+def run_cells(jobs: list[tuple[str, str]], runs: int, seed: int, out: Path, workers: int,
+              commit: bool = False) -> None:
+    """Run the unfinished cells, in `workers` processes; prints (and with `commit`, commits) each as it finishes."""
     args = [(t, m, runs, seed, str(out)) for t, m in jobs]
     if workers <= 1:
         _one_thread()
@@ -94,6 +106,8 @@ def run_cells(jobs: list[tuple[str, str]], runs: int, seed: int, out: Path, work
         done = (f.result() for f in as_completed([pool.submit(_cell_job, *a) for a in args]))
     for k, (table, method, cpu, regret) in enumerate(done, 1):
         print(f"[{k}/{len(jobs)}] {table} {method}: {cpu:.1f} CPU s, median final regret {regret:.4f}", flush=True)
+        if commit:
+            commit_cell(dc.cell_path(out, table, method), table, method)
     if workers > 1:
         pool.shutdown()
 
@@ -209,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--default-strategy", default="SEQ", help="the DIV strategy the goal check is about")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--commit", action="store_true", help="git-commit each finished cell's file at once")
     p.add_argument("--dry-run", action="store_true", help="print the projected CPU time only")
     p.add_argument("--report-only", action="store_true", help="report from finished cells, run nothing")
     args = p.parse_args(argv)
@@ -233,7 +248,8 @@ def main(argv: list[str] | None = None) -> None:
                     if dc.load_cell(dc.cell_path(args.out, t, m), keys[t]) is None]
             finished = len(args.tables) * len(args.methods) - len(todo)
             print(f"{len(todo)} cell(s) to run, {finished} finished", flush=True)
-            run_cells(sorted(todo, key=lambda c: -cost[c]), args.runs, args.seed, args.out, args.workers)
+            run_cells(sorted(todo, key=lambda c: -cost[c]), args.runs, args.seed, args.out, args.workers,
+                      commit=args.commit)
             for work in args.out.glob("*/_work"):
                 if not any(work.iterdir()):
                     work.rmdir()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hpo_mab.arms import make_arm
-from hpo_mab.arms.transforms import HLEArm, hle, hle_tau, hle_transform
+from hpo_mab.arms.transforms import HLEArm, gaussian_copula, hle, hle_tau, hle_transform
 from hpo_mab.history import History, Trial
 from hpo_mab.strategies.rewards import Rewarder, error_of_loss, log_error, rank_reward
 from hpo_mab.surrogates.table import Metric
@@ -116,3 +116,24 @@ def test_hle_arms_are_registered_and_wrap_their_model():
     assert isinstance(arm, HLEArm) and arm.name == "GP-HLE-EI" and arm.inner.model_name == "GP"
     assert make_arm("RF-HLE", "UCB").name == "RF-HLE-UCB"
     assert make_arm("TPE-HLE").name == "TPE-HLE"
+
+
+def test_gaussian_copula_keeps_order_averages_ties_and_ignores_outliers():
+    y = np.array([0.3, 0.1, 4e7, 0.2, 0.2])
+    z = gaussian_copula(y)
+    # ranks 4, 1, 5, 2.5, 2.5 -> Phi^-1((rank - 0.5) / 5)
+    from scipy.stats import norm
+    assert np.allclose(z, norm.ppf((np.array([4, 1, 5, 2.5, 2.5]) - 0.5) / 5))
+    assert z[2] == pytest.approx(-z[1])  # the 4e7 outlier sits where any largest value would
+    assert np.allclose(gaussian_copula(y * 1000 + 5), z)  # invariant to monotone rescaling
+
+
+def test_gp_arms_model_the_copula_rf_and_hle_arms_do_not():
+    history = History(1)
+    for i, loss in enumerate([0.5, 3.0, 1e6]):
+        history.append(Trial(0, i, "X", {"a": i}, "complete", value=loss, loss=loss), np.array([i / 3]))
+    assert np.allclose(make_arm("GP", "EI")._targets(history), gaussian_copula(history.y))
+    assert np.allclose(make_arm("RF", "EI")._targets(history), history.y)
+    hle_arm = make_arm("GP-HLE", "EI")
+    hle_arm.inner.transform = hle_transform(history, None)
+    assert np.allclose(hle_arm.inner._targets(history), hle(history.y, float(np.median(history.y))))
