@@ -11,11 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hpo_mab.errors import HpoError
 from hpo_mab.history import Trial
 
 WALL_CLOCK_FIELDS = ("proposal_seconds",)
-_ENCODER = json.JSONEncoder(check_circular=False)
+# orjson rather than the standard json module: a trial's line took 15.7 us with json's C encoder and 1.6 us
+# with orjson, a quarter of a random-arm table replay (issue 2's 20,000 trials/s). It writes NaN as null.
+_DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
 def read_journal(path: str | Path) -> list[dict[str, Any]]:
@@ -44,7 +48,7 @@ class Journal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._drop_torn_tail()
-        self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh = open(self.path, "ab")
 
     def _drop_torn_tail(self) -> None:
         if not self.path.exists():
@@ -54,7 +58,7 @@ class Journal:
             os.truncate(self.path, data.rfind(b"\n") + 1)
 
     def write(self, trial: Trial) -> None:
-        self._fh.write(_ENCODER.encode(trial.__dict__) + "\n")
+        self._fh.write(orjson.dumps(trial.__dict__, option=_DUMP_OPTIONS) + b"\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -16,24 +16,26 @@ class LookupBackend:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.clock = SimulatedClock()
-        self._seeds = table.seeds_per_row
+        self._seeds = table.seeds_per_row.tolist()  # Python scalars: numpy scalar arithmetic per trial is slow
         self._values = table.values
         self._seconds = table.seconds
+        self._final_seconds = table.seconds[:, :, -1]
         self._test = table.test
 
     def evaluate(self, row: int, *, draw: float, deadline: float = math.inf) -> Outcome:
         """Evaluate `row` with the seed picked by `draw` in [0, 1); advance the clock."""
-        seed = min(int(draw * self._seeds[row]), self._seeds[row] - 1)
-        seconds = self._seconds[row, seed]
-        start = self.clock.now
-        left = deadline - start
-        if seconds[-1] <= left:
-            self.clock.advance(float(seconds[-1]))
+        n_seeds = self._seeds[row]
+        seed = min(int(draw * n_seeds), n_seeds - 1)
+        total = float(self._final_seconds[row, seed])
+        left = deadline - self.clock.now
+        if total <= left:
+            self.clock.advance(total)
             curve = self._values[row, seed].tolist()
             test = None if self._test is None else float(self._test[row, seed, -1])
             if not math.isfinite(curve[-1]):
-                return Outcome("failed", curve, None, test, float(seconds[-1]), "non-finite metric in table")
-            return Outcome("complete", curve, curve[-1], test, float(seconds[-1]))
+                return Outcome("failed", curve, None, test, total, "non-finite metric in table")
+            return Outcome("complete", curve, curve[-1], test, total)
+        seconds = self._seconds[row, seed]
         seen = int(np.searchsorted(seconds, left, side="right"))
         self.clock.advance(max(left, 0.0))
         curve = self._values[row, seed, :seen].tolist()
