@@ -93,14 +93,19 @@ def time_peer(table, name: str, n_obs: int, n_props: int, seed: int) -> list[flo
     return times
 
 
-def our_regret(table, model, acq, seeds: int) -> float:
+def run_regrets(table, model, acq, runs: int) -> list[float]:
+    """Normalised regret of each of `runs` seeded runs of one arm at the table's default budget."""
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(config_name=table.name, num_runs=seeds, mode=model, spec=acq)
+        settings = Settings(config_name=table.name, num_runs=runs, mode=model, spec=acq)
         summaries = run_experiment(settings, table, Path(tmp) / "r")
         records = read_journal(Path(tmp) / "r" / "journal.jsonl")
     rows = {s.run: next((r["row"] for r in records if r["run"] == s.run and r["number"] == s.best_trial), None)
             for s in summaries}
-    return float(np.median([normalised_regret(table, rows[s.run]) for s in summaries]))
+    return [normalised_regret(table, rows[s.run]) for s in summaries]
+
+
+def our_regret(table, model, acq, seeds: int) -> float:
+    return float(np.median(run_regrets(table, model, acq, seeds)))
 
 
 def peer_regret(table, name: str, seeds: int) -> tuple[float, int]:
@@ -136,11 +141,10 @@ class RegretCache:
 
     def get(self, table, label: str, seeds: int, compute):
         key = f"{table.name}|{table.n_rows}|{table.default_budget_s:.3f}|{label}|{seeds}|{self.version}"
-        if self.version is None or key not in self.data:
-            value = compute()
-            if self.version is None:
-                return value
-            self.data[key] = value
+        if self.version is None:
+            return compute()
+        if key not in self.data:
+            self.data[key] = compute()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.data, indent=1) + "\n")
         return self.data[key]

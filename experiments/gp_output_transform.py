@@ -15,27 +15,17 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import tempfile  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_overhead import run_regrets  # noqa: E402
+
 import hpo_mab.arms.base as arms_base  # noqa: E402
 import hpo_mab.arms.candidates as arms_candidates  # noqa: E402
-from hpo_mab.analysis.metrics import normalised_regret  # noqa: E402
-from hpo_mab.journal import read_journal  # noqa: E402
-from hpo_mab.runner import Settings, run_experiment  # noqa: E402
 from hpo_mab.surrogates import get_table  # noqa: E402
-
-
-def regrets(table, arm: str, runs: int) -> list[float]:
-    model, acq = arm.split("-")
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(config_name=table.name, num_runs=runs, mode=model, spec=acq)
-        summaries = run_experiment(settings, table, Path(tmp) / "r")
-        records = read_journal(Path(tmp) / "r" / "journal.jsonl")
-    rows = [next(r["row"] for r in records if r["run"] == s.run and r["number"] == s.best_trial) for s in summaries]
-    return [normalised_regret(table, row) for row in rows]
 
 
 def main() -> None:
@@ -54,7 +44,7 @@ def main() -> None:
             for output in args.outputs if arm.startswith("GP") else ["raw"]:
                 for k in args.neighbours:
                     arms_base.GP_OUTPUT, arms_candidates.NEIGHBOURS = output, k
-                    r = regrets(table, arm, args.runs)
+                    r = run_regrets(table, *arm.split("-"), args.runs)
                     print(f"{name:<18}{arm:<8}{output:<8}{k:>11}{np.median(r):9.4f}{np.mean(r):9.4f}", flush=True)
 
 

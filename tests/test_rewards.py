@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from hpo_mab.arms import make_arm
 from hpo_mab.arms.transforms import HLEArm, gaussian_copula, hle, hle_tau, hle_transform
@@ -122,7 +123,6 @@ def test_gaussian_copula_keeps_order_averages_ties_and_ignores_outliers():
     y = np.array([0.3, 0.1, 4e7, 0.2, 0.2])
     z = gaussian_copula(y)
     # ranks 4, 1, 5, 2.5, 2.5 -> Phi^-1((rank - 0.5) / 5)
-    from scipy.stats import norm
     assert np.allclose(z, norm.ppf((np.array([4, 1, 5, 2.5, 2.5]) - 0.5) / 5))
     assert z[2] == pytest.approx(-z[1])  # the 4e7 outlier sits where any largest value would
     assert np.allclose(gaussian_copula(y * 1000 + 5), z)  # invariant to monotone rescaling
