@@ -15,6 +15,8 @@ ALL_KINDS = [
     Param("l2", "loguniform", low=1.0, high=1024.0, base=2),
     Param("ql", "qloguniform", low=0.0007, high=0.07, step=0.0001),
     Param("i", "int", low=1, high=7),
+    Param("il", "intlog", low=1, high=1024),
+    Param("is", "intlog", low=2, high=100, step=3),
     Param("c", "choice", values=("relu", 3, True)),
     Param("o", "ordered", values=(16, 32, 64)),
 ]
@@ -37,9 +39,9 @@ def test_every_kind_round_trips_through_the_encoding():
 
 def test_encoding_shape_and_one_hot():
     space = Space(ALL_KINDS)
-    assert space.n_dims == 6 + 3 + 1
+    assert space.n_dims == 8 + 3 + 1
     enc = space.encode({**space.decode(np.full(space.n_dims, 0.5)), "c": True})
-    assert list(enc[6:9]) == [0.0, 0.0, 1.0]
+    assert list(enc[8:11]) == [0.0, 0.0, 1.0]
     assert np.all((enc >= 0) & (enc <= 1))
 
 
@@ -102,7 +104,9 @@ hp_space:
     range: [0.0001, 0.1, 2]
 """)
     space = load_space(path)
-    assert [p.kind for p in space.params] == ["qloguniform", "qloguniform", "choice", "loguniform"]
+    assert [p.kind for p in space.params] == ["qloguniform", "intlog", "choice", "loguniform"]
+    batch = space.params[1]
+    assert (batch.low, batch.high, batch.step) == (32, 128, 2)
     assert space.params[3].base == 2
     assert space.metadata["mode"] == "max" and space.metadata["maximum_resource"] == 10
 

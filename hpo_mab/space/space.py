@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from hpo_mab.errors import HpoError
 from hpo_mab.space.params import Param
@@ -66,6 +65,8 @@ class Space:
 
     def sobol(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """`n` scrambled Sobol points in the encoded cube (a categorical picks its one-hot value by bin)."""
+        from scipy.stats import qmc  # late: scipy.stats costs 0.5 s to import (`hpo-runner list` needs none)
+
         sampler = qmc.Sobol(d=len(self.params), scramble=True, seed=rng)
         m = int(np.ceil(np.log2(max(n, 1))))
         raw = sampler.random_base2(m)[:n]
@@ -92,6 +93,9 @@ class Space:
             elif p.kind == "int":
                 k = np.clip(np.floor(p.low - 0.5 + u[:, start] * (p.high - p.low + 1) + 0.5), p.low, p.high)
                 out[:, start] = (k - p.low + 0.5) / (p.high - p.low + 1)
+            elif p.kind == "intlog":
+                lo, hi = p.bounds()
+                out[:, start] = (np.log(p.decode_intlog(u[:, start])) - lo) / (hi - lo)
             elif p.kind in ("quniform", "qloguniform"):
                 out[:, start] = [p.encode(p.decode(np.array([x])))[0] for x in u[:, start]]
             start += p.width
@@ -103,7 +107,7 @@ class Space:
             if p.name not in config:
                 raise HpoError(f"configuration lacks parameter '{p.name}'")
             if not p.contains(config[p.name]):
-                raise HpoError(f"parameter '{p.name}': value {config[p.name]!r} is out of range")
+                raise HpoError(f"parameter '{p.name}': value {config[p.name]!r} is not {p.describe()}")
 
     def defaults(self) -> Config | None:
         """The configuration of declared defaults, if every parameter declares one."""
@@ -125,6 +129,8 @@ def space_to_dict(space: Space) -> list[dict[str, Any]]:
                 d["step"] = p.step
             if p.kind.endswith("loguniform"):
                 d["base"] = p.base
+        if p.default is not None:
+            d["default"] = p.default
         out.append(d)
     return out
 
@@ -132,9 +138,13 @@ def space_to_dict(space: Space) -> list[dict[str, Any]]:
 def space_from_dict(items: Sequence[Mapping[str, Any]]) -> Space:
     """Inverse of `space_to_dict`."""
     params = []
-    for d in items:
+    fields = {"name", "kind", "low", "high", "step", "base", "values", "default"}
+    for i, d in enumerate(items):
+        if not isinstance(d, Mapping) or not set(d) <= fields or "name" not in d or "kind" not in d:
+            raise HpoError(f"space[{i}]: expected a mapping with name, kind and some of {sorted(fields)}, "
+                           f"but got {d!r}")
         d = dict(d)
-        if "values" in d:
+        if isinstance(d.get("values"), list):
             d["values"] = tuple(d["values"])
         params.append(Param(**d))
     return Space(params)

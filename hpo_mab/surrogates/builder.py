@@ -126,7 +126,7 @@ def pack(name: str, space: Space, configs: list[Config], done: Done, n_seeds: in
             columns.append(np.array([p.index_of(configs[r][p.name]) for r in rows], dtype=np.int64))
         else:
             columns.append(np.array([configs[r][p.name] for r in rows],
-                                    dtype=np.int64 if p.kind == "int" else np.float64))
+                                    dtype=np.int64 if p.kind in ("int", "intlog") else np.float64))
     complete = len(rows) == len(configs) and all(set(range(n_seeds)) <= set(done[r]) for r in rows)
     table = Table(name=name, space=space, columns=columns, values=values, seconds=seconds, metric=METRIC,
                   test=test, meta={**meta, "sobol_index": rows, "complete": complete})

@@ -15,7 +15,6 @@ On-disk format (`surrogates/<name>.npz`, written by `numpy.savez_compressed`; se
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -132,7 +131,7 @@ class Table:
         for p, col in zip(self.space.params, self.columns):
             if p.kind in ("choice", "ordered"):
                 out.append((p.name, [p.values[int(i)] for i in col]))
-            elif p.kind == "int":
+            elif p.kind in ("int", "intlog"):
                 out.append((p.name, [int(v) for v in col]))
             else:
                 out.append((p.name, [float(v) for v in col]))
@@ -173,14 +172,8 @@ class Table:
 
 
 def _encode_numeric(p, col: np.ndarray) -> np.ndarray:
-    col = col.astype(float)
-    if p.kind in ("loguniform", "qloguniform"):
-        lo, hi, v = (np.log(x) / math.log(p.base) for x in (p.low, p.high, np.maximum(col, 1e-300)))
-    elif p.kind == "int":
-        lo, hi, v = p.low - 0.5, p.high + 0.5, col
-    else:
-        lo, hi, v = p.low, p.high, col
-    return np.clip((v - lo) / (hi - lo), 0.0, 1.0)
+    lo, hi = p.bounds()
+    return np.clip((p.transform(col.astype(float)) - lo) / (hi - lo), 0.0, 1.0)
 
 
 def metric_from_dict(d: dict[str, Any]) -> Metric:
