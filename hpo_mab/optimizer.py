@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from hpo_mab.arms import Arm, Candidates, ContinuousCandidates, Nominee, make_arm
+from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE
 from hpo_mab.errors import HpoError
 from hpo_mab.history import FINISHED, History, Trial
 from hpo_mab.space import Config, Space
@@ -42,6 +44,26 @@ class Proposal:
 def _key(config: Mapping[str, Any]) -> str:
     """A configuration's identity for matching tell() to ask() (an equal dict matches)."""
     return json.dumps(config, sort_keys=True, default=str)
+
+
+def _child(seed: int | np.random.SeedSequence, key: int) -> np.random.SeedSequence:
+    """A child of the seed's sequence that `spawn` never hands out (spawn keys count up from 0)."""
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, key))
+
+
+def _check_arguments(space: Any, mode: Any, seed: Any, run: Any, n_init: Any) -> None:
+    """Bad constructor arguments raise HpoError with the rule and the value received."""
+    if not isinstance(space, Space):
+        raise HpoError(f"space must be a hpo_mab.Space, but got {type(space).__name__}")
+    if not isinstance(mode, str):
+        raise HpoError(f"mode must be a string such as 'DIV' or 'GP', but got {mode!r}")
+    if not isinstance(seed, np.random.SeedSequence) and (
+            isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise HpoError(f"seed must be a non-negative integer or a numpy SeedSequence, but got {seed!r}")
+    for name, value in (("run", run), ("n_init", n_init)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0):
+            raise HpoError(f"{name} must be a non-negative integer, but got {value!r}")
 
 
 def n_initial(space: Space) -> int:
@@ -73,13 +95,17 @@ def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str |
 class Optimizer:
     """Ask/tell over a Space; the runner and a user's own loop both use it."""
 
-    def __init__(self, space: Space, mode: str = "GP", spec: str | None = None, direction: str = "min",
+    def __init__(self, space: Space, mode: str = DEFAULT_MODE, spec: str | None = None, direction: str = "min",
                  seed: int | np.random.SeedSequence = 0, candidates: Candidates | None = None,
                  arms: Sequence[tuple[str, str | None]] | None = None, run: int = 0,
                  n_init: int | None = None, metric: Any = None, oracle: Callable[[int], float] | None = None,
                  strategy_options: Mapping[str, Any] | None = None) -> None:
         if direction not in ("min", "max"):
             raise HpoError(f"direction must be 'min' or 'max', but got {direction!r}")
+        _check_arguments(space, mode, seed, run, n_init)
+        if arms is None and mode.upper() == "DIV":
+            arms = DEFAULT_ARMS
+        self._ask_rng = np.random.default_rng(_child(seed, 1000))  # ask()'s draws for distinct pending asks
         self.space, self.direction, self.run = space, direction, run
         self.candidates = candidates or ContinuousCandidates(space)
         context = StrategyContext(space, direction, metric, oracle, options=strategy_options)
@@ -116,8 +142,28 @@ class Optimizer:
         return Proposal(nominee, name, time.perf_counter() - start, info, nominees)
 
     def ask(self) -> Config:
-        """Propose a configuration (a user's loop); remember it until it is told."""
-        proposal = self.propose()
+        """Propose a configuration (a user's loop); remember it until it is told.
+
+        Pending asks are distinct: the i-th ask of the initial design takes the i-th Sobol point, and a
+        proposal equal to a pending one is replaced by a random configuration (info `fallback`).
+        """
+        pending = sum(len(v) for v in self._pending.values())
+        i = len(self.history) + pending
+        if len(self.history) < self.n_init and i < self.n_init:
+            start = time.perf_counter()
+            nominee = self.candidates.nearest(self._init_points[i], self.history)
+            proposal = Proposal(nominee, INIT_ARM, time.perf_counter() - start, {"initial_design": True})
+        else:
+            proposal = self.propose()
+        for _ in range(1000):
+            if _key(proposal.nominee.config) not in self._pending:
+                break
+            nominee = self.candidates.random(self._ask_rng, self.history)
+            proposal = Proposal(nominee, proposal.arm, proposal.proposal_seconds,
+                                {**proposal.info, "fallback": "equal to a pending ask"}, proposal.nominees)
+        else:
+            raise HpoError(f"ask(): no configuration left that is not pending already ({pending} pending); "
+                           "tell() some first")
         self._pending.setdefault(_key(proposal.nominee.config), []).append(proposal)
         return dict(proposal.nominee.config)
 
@@ -147,7 +193,9 @@ class Optimizer:
 
     def tell(self, config: Config, value: float | None) -> Trial:
         """Record the value observed for a configuration returned by `ask` (None: the trial failed)."""
-        waiting = self._pending.get(_key(config))
+        if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
+            raise HpoError(f"tell() needs a number or None (a failed trial) as the value, but got {value!r}")
+        waiting = self._pending.get(_key(config)) if isinstance(config, Mapping) else None
         if not waiting:
             raise HpoError(f"tell() needs a configuration returned by ask() and not yet told, but got {config}")
         proposal = waiting.pop(0)
