@@ -21,7 +21,7 @@ from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE
 from hpo_mab.errors import HpoError
 from hpo_mab.history import FINISHED, History, Trial
 from hpo_mab.space import Config, Space
-from hpo_mab.strategies import SingleArm, Strategy, StrategyContext
+from hpo_mab.strategies import Budget, SingleArm, Strategy, StrategyContext
 
 INIT_ARM = "INIT"
 
@@ -99,7 +99,7 @@ class Optimizer:
                  seed: int | np.random.SeedSequence = 0, candidates: Candidates | None = None,
                  arms: Sequence[tuple[str, str | None]] | None = None, run: int = 0,
                  n_init: int | None = None, metric: Any = None, oracle: Callable[[int], float] | None = None,
-                 strategy_options: Mapping[str, Any] | None = None) -> None:
+                 strategy_options: Mapping[str, Any] | None = None, budget: Budget | None = None) -> None:
         if direction not in ("min", "max"):
             raise HpoError(f"direction must be 'min' or 'max', but got {direction!r}")
         _check_arguments(space, mode, seed, run, n_init)
@@ -108,7 +108,7 @@ class Optimizer:
         self._ask_rng = np.random.default_rng(_child(seed, 1000))  # ask()'s draws for distinct pending asks
         self.space, self.direction, self.run = space, direction, run
         self.candidates = candidates or ContinuousCandidates(space)
-        context = StrategyContext(space, direction, metric, oracle, options=strategy_options)
+        context = StrategyContext(space, direction, metric, oracle, options=strategy_options, budget=budget)
         self.arms, self.strategy = build_portfolio(mode, spec, arms, context)
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         init_seq, arm_seq, strategy_seq = seq.spawn(3)

@@ -23,6 +23,7 @@ from hpo_mab.errors import HpoError
 from hpo_mab.history import Trial
 from hpo_mab.journal import WALL_CLOCK_FIELDS, Journal, read_journal, trial_from_record
 from hpo_mab.optimizer import Optimizer
+from hpo_mab.strategies import Budget
 from hpo_mab.surrogates import Table
 from hpo_mab.termination import Termination
 
@@ -78,7 +79,8 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
     candidates = TableCandidates(table.space, table.encoded, table.config)
     opt = Optimizer(table.space, settings.mode, settings.spec, table.metric.direction, seed=opt_seq,
                     candidates=candidates, arms=settings.arms, run=run, metric=table.metric,
-                    oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options)
+                    oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options,
+                    budget=Budget(term.budget, term.max_trials))
     backend = LookupBackend(table)
     eval_rng = np.random.default_rng(eval_seq)
     arm_counts: Counter = Counter()

@@ -13,13 +13,14 @@ from hpo_mab.cli import main, parse_arms
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
 from hpo_mab.journal import read_journal
-from hpo_mab.optimizer import build_portfolio
+from hpo_mab.optimizer import Optimizer, build_portfolio
 from hpo_mab.runner import Settings, run_experiment, strip_wall_clock
 from hpo_mab.space import Param, Space
-from hpo_mab.strategies import STRATEGIES, StrategyContext
-from hpo_mab.strategies.epsilon_greedy import step_epsilon
-from hpo_mab.strategies.greedy_time import clock_epsilon
-from hpo_mab.strategies.knockout import ranks
+from hpo_mab.strategies import STRATEGIES, Budget, StrategyContext
+from hpo_mab.strategies.epsilon_greedy import budget_epsilon, step_epsilon
+from hpo_mab.strategies.greedy_time import clock_epsilon, sqrt_epsilon
+from hpo_mab.strategies.hedge import hedge_eta, mid_rank
+from hpo_mab.strategies.knockout import phase_ends, ranks
 from hpo_mab.surrogates.table import Metric
 
 ACC = Metric("val_acc", "accuracy", "max")
@@ -57,8 +58,8 @@ def play(strategy, feed: Feed, rewards: dict[str, float], steps: int, rng) -> li
     return chosen
 
 
-def test_hedge_probabilities_equal_the_closed_form():
-    s = STRATEGIES["HEDGE"](context())
+def test_hedge_orig_probabilities_equal_the_closed_form():
+    s = STRATEGIES["HEDGE-ORIG"](context())
     feed, rng = Feed(), np.random.default_rng(0)
     s.select(ARMS3, feed.history, rng)
     gains = {"A": 0.0, "B": 0.0, "C": 0.0}
@@ -69,16 +70,57 @@ def test_hedge_probabilities_equal_the_closed_form():
     expected = np.exp(g - g.max()) / np.exp(g - g.max()).sum()
     assert s.probabilities() == pytest.approx(expected)
     assert s.state()["p"]["A"] == pytest.approx(expected[0], abs=1e-6)
-    eta2 = STRATEGIES["HEDGE"](context(options={"eta": 2.0}))
+    eta2 = STRATEGIES["HEDGE-ORIG"](context(options={"eta": 2.0}))
     eta2.select(ARMS3, feed.history, rng)
     eta2.gains[:] = g
     assert eta2.probabilities() == pytest.approx(np.exp(2 * g) / np.exp(2 * g).sum())
 
 
-def test_hedge_learns_the_best_arm():
+def test_hedge_centred_importance_weighted_gains_and_eta_schedule():
+    assert hedge_eta(1, 3) == pytest.approx(math.sqrt(math.log(3) / 3))
+    assert hedge_eta(4, 7) == pytest.approx(math.sqrt(math.log(7) / 28))
+    assert mid_rank(0.7, [0.9, 0.7, 0.95]) == pytest.approx(0.5 / 3) and mid_rank(0.3, []) == 0.5
     s = STRATEGIES["HEDGE"](context())
-    chosen = play(s, Feed(), {"A": 0.1, "B": 0.95, "C": 0.2}, 60, np.random.default_rng(1))
-    assert chosen[-20:].count("B") >= 18
+    feed, rng = Feed(), np.random.default_rng(0)
+    # rewards by step; u = mid-rank among the earlier rewards; b = mean of the earlier u (1/2 before any)
+    steps = [(0.9, 0.5, 0.5), (0.7, 0.0, 0.5), (0.95, 1.0, 0.25), (0.7, 1 / 6, 0.5)]
+    for t, (acc, u, b) in enumerate(steps, start=1):
+        g = s.gains.copy() if t > 1 else np.zeros(3)
+        eta = math.sqrt(math.log(3) / (t * 3))
+        p = np.exp(eta * g) / np.exp(eta * g).sum()  # no uniform mixing
+        if t > 1:
+            assert s.probabilities() == pytest.approx(p)
+        arm = s.select(ARMS3, feed.history, rng)
+        i = ARMS3.index(arm)
+        assert s.last_p[arm] == pytest.approx(p[i])
+        s.update(feed.trial(arm, acc), feed.history)
+        expected = g.copy()
+        expected[i] += (u - b) / p[i]
+        assert s.gains == pytest.approx(expected)
+    assert s.baseline == pytest.approx((0.5 + 0 + 1 + 1 / 6) / 4)
+    assert s.state()["eta"] == pytest.approx(math.sqrt(math.log(3) / 15), abs=1e-6)
+
+
+def test_hedge_gains_do_not_grow_with_plays():
+    """Equal arms: the arm played most does not run away (HEDGE-ORIG's raw gains do)."""
+    shares_new, shares_orig = [], []
+    for seed in range(10):
+        for name, shares in (("HEDGE", shares_new), ("HEDGE-ORIG", shares_orig)):
+            s = STRATEGIES[name](context())
+            chosen = play(s, Feed(), {"A": 0.9, "B": 0.9, "C": 0.9}, 150, np.random.default_rng(seed))
+            shares.append(max(chosen[-50:].count(a) for a in ARMS3) / 50)
+    assert np.median(shares_orig) > 0.9  # one arm takes (almost) every step
+    assert np.median(shares_new) < 0.7
+
+
+def test_hedge_learns_the_best_arm():
+    late = []
+    for seed in range(5):
+        s = STRATEGIES["HEDGE"](context())
+        chosen = play(s, Feed(), {"A": 0.1, "B": 0.95, "C": 0.2}, 60, np.random.default_rng(seed))
+        late.append(chosen[-20:].count("B"))
+        assert s.probabilities()[1] > 0.6
+    assert np.mean(late) >= 12
 
 
 def test_exp3_importance_weights_and_mixing():
@@ -175,38 +217,142 @@ def test_knockout_ranks_use_the_latest_reward_of_each_arm():
     assert s.sums == {"A": 3.0, "B": 2.0, "C": 1.0}
 
 
-def test_epsilon_greedy_schedule_and_untried_arms_first():
-    assert [step_epsilon(t, 7) for t in (0, 34, 35, 69, 70, 314, 315, 10_000)] == pytest.approx(
-        [1.0, 1.0, 0.9, 0.9, 0.8, 0.2, 0.1, 0.1])
-    s = STRATEGIES["EG"](context())
+def test_knockout_phases_follow_successive_rejects():
+    # logbar(3) = 1/2 + 1/2 + 1/3 = 4/3: phase 1 ends at 3/4 of the budget, phase 2 at the end
+    assert phase_ends(3) == pytest.approx([0.75, 1.0])
+    lb7 = 0.5 + sum(1 / i for i in range(2, 8))
+    assert phase_ends(7) == pytest.approx([1 / lb7, (1 + 1 / 7) / lb7, (1 + 1 / 7 + 1 / 6) / lb7,
+                                           (1 + 1 / 7 + 1 / 6 + 1 / 5) / lb7, (1 + 1 / 7 + 1 / 6 + 1 / 5 + 1 / 4) / lb7,
+                                           1.0])
+    s = STRATEGIES["SKO"](context(budget=Budget(max_trials=40)))
+    feed, rng = Feed(), np.random.default_rng(0)
+    for _ in range(4):
+        feed.trial("INIT", 0.5)  # the initial design: the strategy's share is the 36 trials after it
+    chosen = play(s, feed, {"A": 0.9, "B": 0.5, "C": 0.7}, 36, rng)
+    assert chosen[:27] == ARMS3 * 9  # round-robin until 3/4 of the 36 steps
+    assert s.dropped == [(27, "B")] and s.remaining == ["A", "C"]
+    assert chosen[27:] == ["A", "C"] * 4 + ["A"]
+    # ranks are summed once every arm has a reward: A 1, C 2, B 3 on each of steps 3-27
+    assert s.state()["phase_ends"] == pytest.approx([0.75, 1.0])
+    assert "period" not in s.state()
+
+
+def test_knockout_by_time_budget_waits_for_every_arm():
+    s = STRATEGIES["SKO"](context(budget=Budget(seconds=100.0)))
+    feed, rng = Feed(), np.random.default_rng(0)
+    feed.trial("INIT", 0.5, seconds=20.0)  # f0 = 0.2; phase 1 ends at 0.2 + 0.75 * 0.8 = 0.8 of the budget
+    arm = s.select(ARMS3, feed.history, rng)
+    s.update(feed.trial(arm, 0.9, seconds=70.0), feed.history)  # f = 0.9 but B and C are untried
+    assert [s.select(ARMS3, feed.history, rng) for _ in range(1)] == ["B"] and s.remaining == ARMS3
+    s.update(feed.trial("B", 0.5, seconds=1.0), feed.history)
+    assert s.select(ARMS3, feed.history, rng) == "C"
+    s.update(feed.trial("C", 0.7, seconds=1.0), feed.history)
+    assert s.select(ARMS3, feed.history, rng) == "A" and s.remaining == ["A", "C"]
+
+
+def test_epsilon_greedy_budget_schedule_and_untried_arms_first():
+    assert [budget_epsilon(f) for f in (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)] == pytest.approx(
+        [1.0, 1.0, 1.0, 0.5, 0.2, 0.1])
+    assert [step_epsilon(t, 7) for t in (0, 35, 70, 175, 350, 10_000)] == pytest.approx(
+        [1.0, 1.0, 0.5, 0.2, 0.1, 0.1])
+    s = STRATEGIES["EG"](context(budget=Budget(max_trials=100)))
     feed, rng = Feed(), np.random.default_rng(0)
     first = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 3, rng)
     assert sorted(first) == ARMS3  # each arm once before any epsilon draw
-    assert s.state()["epsilon"] == 1.0
-    later = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 12, rng)
-    assert "B" not in later  # epsilon = 1 for t < 5K: always explore among the non-greedy arms
-    s.steps = 10 ** 4  # epsilon 0.1
-    late = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 200, rng)
-    assert 0.8 < late.count("B") / 200 < 0.97
+    assert s.state()["epsilon"] == pytest.approx(1.0) and s.state()["spent"] == pytest.approx(0.03)
+    early = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 12, rng)
+    assert "B" in early  # exploration is over all arms, the greedy one included
+    late = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 85, rng)
+    assert s.spent == pytest.approx(1.0) and s.epsilon() == pytest.approx(0.1)
+    assert late[-40:].count("B") >= 32  # epsilon <= 0.17 over the last 40 steps
     assert s.means() == pytest.approx([0.2, 0.9, 0.5])
 
 
-def test_greedy_time_epsilon_against_the_clock():
+def test_epsilon_greedy_without_a_budget_counts_trials():
+    s = STRATEGIES["EG"](context())
+    feed, rng = Feed(), np.random.default_rng(1)
+    play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 30, rng)
+    assert s.spent is None and s.epsilon() == pytest.approx(0.5)  # 5K / t = 15 / 30
+    s.steps = 10 ** 4
+    late = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 300, rng)
+    assert 0.87 < late.count("B") / 300 < 0.97  # epsilon 0.1: 1 - 0.1 * 2/3 = 0.933 expected
+
+
+def test_greedy_time_epsilon_against_the_budget():
+    assert sqrt_epsilon(0.0, 0.1) == 1.0
+    assert sqrt_epsilon(0.25, 0.1) == pytest.approx(1 / math.sqrt(1 + 99 / 4))
+    assert sqrt_epsilon(1.0, 0.1) == pytest.approx(0.1)
+    assert sqrt_epsilon(1.0, 0.2) == pytest.approx(0.2)
+    s = STRATEGIES["GT"](context(budget=Budget(seconds=1000.0)))
+    assert s.time_unit is None
+    feed, rng = Feed(), np.random.default_rng(0)
+    feed.trial("INIT", 0.5, seconds=200.0)  # f0 = 0.2
+    play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 3, rng)
+    feed.trial("A", 0.2, seconds=400.0)  # clock 600: f = (0.6 - 0.2) / 0.8 = 0.5
+    s.select(ARMS3, feed.history, rng)
+    assert s.spent == pytest.approx(0.5) and s.epsilon() == pytest.approx(1 / math.sqrt(1 + 99 / 2))
+    no_budget = STRATEGIES["GT"](context())
+    play(no_budget, Feed(), {"A": 0.2, "B": 0.9, "C": 0.5}, 9, rng)
+    assert no_budget.epsilon() == pytest.approx(1 / math.sqrt(1 + 9 / 3))  # by trial count: 1/sqrt(1 + t/K)
+
+
+def test_greedy_time_with_a_fixed_unit_replays_the_original_rule():
     assert clock_epsilon(0.0, 3600) == 1.0
     assert clock_epsilon(1.0, 3600) == pytest.approx(1 / math.sqrt(2))
     assert clock_epsilon(3600.0, 3600) == pytest.approx(1 / math.sqrt(2))
     assert clock_epsilon(3601.0, 3600) == pytest.approx(1 / math.sqrt(3))
     assert clock_epsilon(99 * 3600.0, 3600) == pytest.approx(0.1)
     assert clock_epsilon(1e9, 3600) == 0.1
-    s = STRATEGIES["GT"](context(options={"time_unit": "30m"}))
+    s = STRATEGIES["GT"](context(options={"time_unit": "30m"}, budget=Budget(seconds=100.0)))
     assert s.time_unit == 1800.0
     feed, rng = Feed(), np.random.default_rng(0)
     play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 3, rng)
     feed.trial("A", 0.2, seconds=3 * 1800.0)
-    assert s.epsilon(feed.history) == pytest.approx(1 / math.sqrt(4))
-    assert STRATEGIES["GT"](context()).time_unit == 3600.0
+    s.select(ARMS3, feed.history, rng)
+    assert s.epsilon() == pytest.approx(1 / math.sqrt(4))  # the unit wins over the budget
+    assert STRATEGIES["GT"](context(time_unit=3600.0)).time_unit == 3600.0
     with pytest.raises(HpoError):
         STRATEGIES["GT"](context(options={"time_unit": "soon"}))
+
+
+def test_budget_fraction_of_time_trials_or_both():
+    feed = Feed()
+    assert Budget(seconds=100.0).spent(feed.history) == 0.0 and Budget().spent(feed.history) is None
+    feed.trial("A", 0.5, seconds=30.0)
+    feed.trial("A", 0.5, seconds=10.0)
+    assert Budget(seconds=100.0).spent(feed.history) == pytest.approx(0.4)
+    assert Budget(max_trials=10).spent(feed.history) == pytest.approx(0.2)
+    assert Budget(seconds=100.0, max_trials=4).spent(feed.history) == pytest.approx(0.5)  # whichever ends first
+    assert Budget(seconds=10.0).spent(feed.history) == 1.0
+    for bad in (dict(seconds=0.0), dict(max_trials=0)):
+        with pytest.raises(HpoError):
+            Budget(**bad)
+
+
+def test_only_oracle_variants_receive_the_oracle():
+    calls = []
+
+    def oracle(row: int) -> float:
+        calls.append(row)
+        return 0.5
+
+    for name in STRATEGIES:
+        s = STRATEGIES[name](context(oracle=oracle))
+        assert (s.context.oracle is oracle) == (name in ("BO-HEDGE-T", "BO-HEDGE-LET")), name
+    arms = [("RANDOM", None), ("TPE", None)]
+    for spec, sees in (("HEDGE", False), ("EG", False), ("BO-HEDGE-T", True)):
+        opt = Optimizer(SPACE, mode="DIV", spec=spec, direction="max", seed=0, arms=arms, metric=ACC,
+                        oracle=oracle)
+        assert (opt.strategy.context.oracle is not None) == sees
+
+
+def test_the_runner_hands_its_budget_to_the_strategy(tiny_table, tmp_path):
+    settings = Settings("tiny", 1, mode="DIV", spec="EG", max_trials=40, seed=0, arms=ARMS_SMALL, budget=400.0)
+    run_experiment(settings, tiny_table, tmp_path / "o")
+    records = read_journal(tmp_path / "o" / "journal.jsonl")
+    spent = [r["info"]["strategy"]["spent"] for r in records if "strategy" in r["info"]]
+    assert spent and spent[-1] > 0  # the journal records the budget fraction EG scheduled on
+    assert all(0 <= f <= 1 for f in spent) and spent == sorted(spent)
 
 
 def test_sequential_is_round_robin():

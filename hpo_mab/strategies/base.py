@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -12,6 +12,7 @@ from hpo_mab.arms import Nominee
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
 from hpo_mab.space import Space
+from hpo_mab.strategies.budget import Budget, Progress
 from hpo_mab.strategies.rewards import Rewarder
 
 
@@ -21,15 +22,19 @@ class StrategyContext:
 
     `metric`: the table's Metric (kind, scale, direction), or None in ask/tell use (then rewards treat the
     value as an unbounded loss in the given `direction`); `oracle`: row -> true value in the metric's units
-    (tables only, for the oracle variants BO-HEDGE-T/-LET); `time_unit`: seconds for GT's epsilon schedule.
+    (tables only; `BaseStrategy` hands it on only to the oracle variants BO-HEDGE-T/-LET, every other strategy
+    sees None); `time_unit`: seconds, only to replay the original GT's fixed time unit (None: sized from the
+    budget); `budget`: the run's time and trial budget (`budget.Budget`; None: no budget, strategies schedule
+    by their step count).
     """
 
     space: Space
     direction: str
     metric: Any = None
     oracle: Callable[[int], float] | None = None
-    time_unit: float = 3600.0
+    time_unit: float | None = None
     options: Mapping[str, Any] | None = None
+    budget: Budget | None = None
 
 
 class Strategy(Protocol):
@@ -70,7 +75,9 @@ class BaseStrategy:
     """Shared plumbing: the context, options, a reward scale, and the arm list learnt at the first select.
 
     Subclasses set `name`, `reward_scale` ("plain" or "le", see `rewards`) and implement `_choose`
-    (select's body) and `update`; `oracle = True` marks variants that peek at true table values.
+    (select's body) and `update`; `oracle = True` marks variants that peek at true table values: only they
+    keep `context.oracle`, the others get a context without it. `spent` is the fraction of the budget spent
+    since the strategy's first step when the coming choice is made (`budget.Progress`; None: no budget).
     """
 
     name = ""
@@ -79,11 +86,15 @@ class BaseStrategy:
     reward_scale = "plain"
 
     def __init__(self, context: StrategyContext) -> None:
+        if not self.oracle and context.oracle is not None:
+            context = replace(context, oracle=None)
         self.context = context
         self.options: dict[str, Any] = dict(context.options or {})
         self.rewarder = Rewarder(context.metric, self.reward_scale)
         self.arms: list[str] = []
         self.steps = 0
+        self.progress = Progress(context.budget)
+        self.spent: float | None = None
 
     def option(self, key: str, default: float) -> float:
         """A numeric option from `context.options`, else `default`."""
@@ -108,6 +119,7 @@ class BaseStrategy:
     def select(self, arms: Sequence[str], history: History, rng: np.random.Generator,
                nominees: Mapping[str, Nominee] | None = None) -> str:
         self._bind(arms)
+        self.spent = self.progress(history)
         name = self._choose(history, rng, nominees)
         self.steps += 1
         return name

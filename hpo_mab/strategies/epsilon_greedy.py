@@ -1,41 +1,58 @@
-"""Epsilon-greedy over the arms' mean rewards, with a step-wise decaying epsilon.
+"""Epsilon-greedy (EG) over the arms' mean rewards, with epsilon decaying over the run's budget.
 
-Epsilon-greedy (Sutton & Barto, Reinforcement Learning, 1998, sec. 2.2; the schedule decays as in
-Auer, Cesa-Bianchi & Fischer, Machine Learning 2002, "epsilon_n-greedy"): with K arms and t strategy
-steps so far, epsilon_t = max(0.1, 1 - 0.1 floor(t / (5K))). With probability epsilon the step explores,
-uniformly among the non-greedy arms; otherwise it plays the greedy arm (largest mean reward; ties broken
-by the run's generator). Arms never tried come first: while some arm has no reward yet, the step plays one
-of the untried arms uniformly at random (no epsilon draw), so every arm has a mean before the greedy rule
-starts. EG uses plain rewards, EG-LE log-error rewards (`rewards`).
+Epsilon-greedy (Sutton & Barto, Reinforcement Learning, 1998, sec. 2.2) with the epsilon_n = min(1, cK/n)
+decay of Auer, Cesa-Bianchi & Fischer (Machine Learning 2002, "epsilon_n-greedy"), sized from the budget:
+
+- with a budget (time, trials, or both; `budget`), f in [0, 1] the fraction of it spent since the strategy's
+  first step: epsilon = min(1, eps_end / f), eps_end = 0.1 (option "eps_end"). That is epsilon_n-greedy
+  with cK = eps_end N for a run of N steps: pure exploration over the first tenth of the budget, then a 1/n
+  decay that reaches eps_end when the budget is spent, whatever its size. Under a time budget f is the
+  fraction of the time spent, which is the fraction of the steps spent at the run's pace;
+- with no budget (ask/tell without `max_trials`), by trial count: epsilon_t = max(eps_end, min(1, 5K / t)),
+  t the strategy's steps so far (1 for the first 5K steps, eps_end from 50K on).
+
+With probability epsilon the step explores, uniformly over all K arms (the greedy one included); otherwise
+it plays the greedy arm (largest mean reward; ties broken by the run's generator). Arms never tried come
+first: while some arm has no reward yet, the step plays one of the untried arms uniformly at random (no
+epsilon draw). EG uses plain rewards, EG-LE log-error rewards (`rewards`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from hpo_mab.arms import Nominee
+from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
 from hpo_mab.strategies.base import BaseStrategy, StrategyContext, argmax_tie
 
-MIN_EPSILON = 0.1
+EPS_END = 0.1
+ANYTIME_C = 5.0
 
 
-def step_epsilon(t: int, k: int) -> float:
-    """epsilon_t = max(0.1, 1 - 0.1 floor(t / (5K)))."""
-    return max(MIN_EPSILON, 1.0 - 0.1 * math.floor(t / (5 * k)))
+def budget_epsilon(spent: float, eps_end: float = EPS_END) -> float:
+    """min(1, eps_end / f) at budget fraction f (1 at f = 0)."""
+    return 1.0 if spent <= eps_end else eps_end / spent
+
+
+def step_epsilon(t: int, k: int, eps_end: float = EPS_END) -> float:
+    """max(eps_end, min(1, 5K / t)) after t steps (runs without a budget)."""
+    return 1.0 if t <= ANYTIME_C * k else max(eps_end, ANYTIME_C * k / t)
 
 
 class EpsilonGreedy(BaseStrategy):
-    """EG: epsilon-greedy over mean plain rewards with epsilon_t decaying every 5K steps."""
+    """EG: epsilon-greedy over mean plain rewards; epsilon = min(1, 0.1 / f), f the budget fraction spent."""
 
     name = "EG"
 
     def __init__(self, context: StrategyContext) -> None:
         super().__init__(context)
+        self.eps_end = self.option("eps_end", EPS_END)
+        if not 0.0 < self.eps_end <= 1.0:
+            raise HpoError(f"{self.name}: option 'eps_end' must lie in (0, 1], but got {self.eps_end}")
         self.sums: np.ndarray = np.zeros(0)
         self.counts: np.ndarray = np.zeros(0, dtype=int)
 
@@ -43,22 +60,23 @@ class EpsilonGreedy(BaseStrategy):
         self.sums = np.zeros(len(self.arms))
         self.counts = np.zeros(len(self.arms), dtype=int)
 
-    def epsilon(self, history: History) -> float:
-        """Epsilon of the coming step."""
-        return step_epsilon(self.steps, len(self.arms))
+    def epsilon(self) -> float:
+        """Epsilon of the coming step, from `spent` (set by select, and by update for the journal's state)."""
+        if self.spent is None:
+            return step_epsilon(self.steps, len(self.arms), self.eps_end)
+        return budget_epsilon(self.spent, self.eps_end)
 
     def means(self) -> np.ndarray:
         return np.where(self.counts > 0, self.sums / np.maximum(self.counts, 1), np.nan)
 
     def _choose(self, history: History, rng: np.random.Generator, nominees: Mapping[str, Nominee] | None) -> str:
-        eps = self.epsilon(history)
+        eps = self.epsilon()
         untried = np.flatnonzero(self.counts == 0)
         if untried.size:
             return self.arms[int(untried[rng.integers(untried.size)])]
         greedy = argmax_tie(self.means(), rng)
-        if len(self.arms) > 1 and rng.random() < eps:
-            others = [i for i in range(len(self.arms)) if i != greedy]
-            return self.arms[others[int(rng.integers(len(others)))]]
+        if rng.random() < eps:
+            return self.arms[int(rng.integers(len(self.arms)))]
         return self.arms[greedy]
 
     def update(self, trial: Trial, history: History, nominees: Mapping[str, Nominee] | None = None) -> None:
@@ -66,15 +84,15 @@ class EpsilonGreedy(BaseStrategy):
             i = self.arms.index(trial.arm)
             self.sums[i] += self.rewarder.of_trial(trial, history)
             self.counts[i] += 1
+        self.spent = self.progress(history)
 
     def state(self) -> dict[str, Any]:
         if not self.arms:
             return {}
         means = {a: (None if not np.isfinite(m) else round(float(m), 6)) for a, m in zip(self.arms, self.means())}
-        return {**self._schedule_state(), "means": means, "counts": dict(zip(self.arms, self.counts.tolist()))}
-
-    def _schedule_state(self) -> dict[str, Any]:
-        return {"epsilon": step_epsilon(self.steps, len(self.arms)), "t": self.steps}
+        spent = None if self.spent is None else round(self.spent, 6)
+        return {"epsilon": round(self.epsilon(), 6), "t": self.steps, "spent": spent, "means": means,
+                "counts": dict(zip(self.arms, self.counts.tolist()))}
 
 
 class EpsilonGreedyLE(EpsilonGreedy):
@@ -82,4 +100,3 @@ class EpsilonGreedyLE(EpsilonGreedy):
 
     name = "EG-LE"
     reward_scale = "le"
-
