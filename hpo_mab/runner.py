@@ -4,11 +4,19 @@ The runner is the one module that knows every part. Run i uses child i of SeedSe
 run, the optimizer's generators and the evaluation generator (which seed of a table row is observed)
 are spawned from that child, so a resumed run replays the journaled trials through the same generators
 and continues exactly as an uninterrupted run would.
+
+An experiment is planned before anything is written (`plan_experiment`: every setting, the arms and the
+strategy built as the run builds them, the output directory, and on resume the saved settings and the
+journal), then executed (`execute`). Resuming costs nothing for finished runs (their summaries are in
+`runs.jsonl`); the interrupted run re-derives its journaled proposals, which costs their proposal time
+again but no evaluation. Where a re-derived proposal differs from the journal (another CPU's floating
+point, other code), the journal's record wins and a warning says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,15 +25,25 @@ from typing import Any
 
 import numpy as np
 
-from hpo_mab.arms import TableCandidates
+from hpo_mab.arms import Nominee, TableCandidates
 from hpo_mab.backends.lookup import LookupBackend
 from hpo_mab.errors import HpoError
 from hpo_mab.history import Trial
-from hpo_mab.journal import WALL_CLOCK_FIELDS, Journal, read_journal, trial_from_record
-from hpo_mab.optimizer import Optimizer
+from hpo_mab.journal import (
+    WALL_CLOCK_FIELDS,
+    Journal,
+    drop_torn_tail,
+    read_journal,
+    trial_from_record,
+    write_atomically,
+)
+from hpo_mab.optimizer import Optimizer, Proposal
+from hpo_mab.outdir import OUTPUTS, check_outdir, make_outdir, read_json_object
 from hpo_mab.strategies import Budget
 from hpo_mab.surrogates import Table
-from hpo_mab.termination import Termination
+from hpo_mab.termination import Termination, check_goal
+
+log = logging.getLogger("hpo_mab")
 
 
 @dataclass
@@ -65,28 +83,48 @@ class RunSummary:
     incumbents_by_arm: dict[str, int] = field(default_factory=dict)
 
 
-def _check_replay(record: dict[str, Any], trial_number: int, proposal, path: Path) -> None:
-    if record["number"] != trial_number or record["row"] != proposal.nominee.row or record["arm"] != proposal.arm:
-        raise HpoError(f"{path}: run {record['run']} trial {trial_number} does not match this experiment "
-                       "(different code or settings); start a new output directory")
+@dataclass
+class Plan:
+    """A checked experiment: what `execute` needs, read and validated before anything is written."""
+
+    settings: Settings
+    table: Table
+    outdir: Path
+    term: Termination
+    record: dict[str, Any]
+    resume: bool
+    overwrite: bool
+    replay: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    finished: dict[int, RunSummary] = field(default_factory=dict)
+
+
+def make_optimizer(run: int, seq: np.random.SeedSequence, table: Table, settings: Settings, term: Termination,
+                   candidates: TableCandidates) -> Optimizer:
+    """The optimizer of one run (also built once by `plan_experiment` to check the arms and the strategy)."""
+    return Optimizer(table.space, settings.mode, settings.spec, table.metric.direction, seed=seq,
+                     candidates=candidates, arms=settings.arms, run=run, metric=table.metric,
+                     oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options,
+                     budget=Budget(term.budget, term.max_trials))
+
+
+def _differs(record: dict[str, Any], proposal: Proposal) -> bool:
+    return record["row"] != proposal.nominee.row or record["arm"] != proposal.arm
 
 
 def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Settings, term: Termination,
             journal: Journal, replay: list[dict[str, Any]], path: Path,
             on_trial: Callable[[Trial, float], None] | None = None) -> RunSummary:
-    """One seeded run on a lookup table."""
+    """One seeded run on a lookup table; the first len(replay) trials come from the journal."""
     opt_seq, eval_seq = seq.spawn(2)
     candidates = TableCandidates(table.space, table.encoded, table.config)
-    opt = Optimizer(table.space, settings.mode, settings.spec, table.metric.direction, seed=opt_seq,
-                    candidates=candidates, arms=settings.arms, run=run, metric=table.metric,
-                    oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options,
-                    budget=Budget(term.budget, term.max_trials))
+    opt = make_optimizer(run, opt_seq, table, settings, term, candidates)
     backend = LookupBackend(table)
     eval_rng = np.random.default_rng(eval_seq)
     arm_counts: Counter = Counter()
     incumbents: Counter = Counter()
     time_to_goal = None
     stop = None
+    warned = False
     while stop is None:
         n = len(opt.history)
         if term.max_trials is not None and n >= term.max_trials:
@@ -99,7 +137,17 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
         draw = float(eval_rng.random())
         if n < len(replay):
             record = replay[n]
-            _check_replay(record, n, proposal, path)
+            if _differs(record, proposal):
+                if not warned:
+                    log.warning("%s: run %d trial %d re-derives to row %s by %s, but the journal has row %s by %s; "
+                                "continuing from the journal's records (this run may differ from an uninterrupted "
+                                "one from here on)", path, run, n, proposal.nominee.row, proposal.arm,
+                                record["row"], record["arm"])
+                    warned = True
+                row = record["row"]
+                nominee = Nominee(table.encoded[row], table.config(row), row)
+                proposal = Proposal(nominee, record["arm"], proposal.proposal_seconds, record["info"],
+                                    proposal.nominees)
             trial = trial_from_record(record)
             backend.clock.now = trial.clock
         else:
@@ -136,62 +184,130 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
 def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     record = asdict(settings)
     record["budget"] = budget
-    return record
-
-
-def prepare_outdir(outdir: Path, settings: Settings, budget: float, resume: bool, overwrite: bool) -> Path:
-    """Create OUTDIR; refuse to mix experiments; return the journal path."""
-    journal = outdir / "journal.jsonl"
-    meta_path = outdir / "experiment.json"
-    record = settings_record(settings, budget)
-    if journal.exists() and not resume and not overwrite:
-        raise HpoError(f"{outdir}: holds a journal already; pass --resume to continue it, --overwrite to "
-                       "start again, or -o for another directory")
-    outdir.mkdir(parents=True, exist_ok=True)
-    if overwrite and not resume:
-        for name in ("journal.jsonl", "experiment.json", "summary.json", "trials.csv", "convergence.png"):
-            (outdir / name).unlink(missing_ok=True)
-    if resume and meta_path.exists():
-        old = json.loads(meta_path.read_text())
-        differing = sorted(k for k in record if k != "num_runs" and _norm(old.get(k)) != _norm(record[k]))
-        if differing:
-            raise HpoError(f"{meta_path}: --resume with different settings ({', '.join(differing)}); "
-                           "use the original command or another -o")
-    meta_path.write_text(json.dumps(record, indent=1) + "\n")
-    return journal
+    return _norm(record)
 
 
 def _norm(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def plan_experiment(settings: Settings, table: Table, outdir: str | Path, resume: bool = False,
+                    overwrite: bool = False) -> Plan:
+    """Check everything an experiment needs and read what a resume continues; write nothing."""
+    if isinstance(settings.num_runs, bool) or not isinstance(settings.num_runs, int) or settings.num_runs < 1:
+        raise HpoError(f"NUM_RUNS must be a positive integer, but got {settings.num_runs!r}")
+    if isinstance(settings.seed, bool) or not isinstance(settings.seed, int) or settings.seed < 0:
+        raise HpoError(f"seed must be a non-negative integer, but got {settings.seed!r}")
+    if resume and overwrite:
+        raise HpoError("--resume continues OUTDIR's experiment and --overwrite starts it again: give one of them")
+    budget = settings.budget if settings.budget is not None else table.default_budget_s
+    if settings.goal is not None:
+        check_goal(settings.goal, table.metric)
+    term = Termination(settings.criterion, budget, settings.goal, settings.max_trials, table.metric.direction)
+    seq = np.random.SeedSequence(settings.seed).spawn(1)[0]
+    make_optimizer(0, seq.spawn(1)[0], table, settings, term,
+                   TableCandidates(table.space, table.encoded, table.config))  # arms and strategy, as a run builds them
+    outdir = check_outdir(outdir)
+    plan = Plan(settings, table, outdir, term, settings_record(settings, budget), resume, overwrite)
+    journal = outdir / "journal.jsonl"
+    holds_trials = journal.is_file() and journal.stat().st_size > 0
+    if not resume:
+        if holds_trials and not overwrite:
+            raise HpoError(f"{outdir}: holds a journal already; pass --resume to continue it, --overwrite to "
+                           "start again, or -o for another directory")
+        return plan
+    if not (outdir / "experiment.json").is_file():
+        what = "a journal but no experiment.json" if holds_trials else "no experiment to resume"
+        raise HpoError(f"{outdir}: --resume needs OUTDIR's experiment.json, but OUTDIR holds {what}; run "
+                       "without --resume to start one")
+    _check_saved_settings(outdir / "experiment.json", plan.record)
+    for record in read_journal(journal):
+        plan.replay.setdefault(record["run"], []).append(record)
+    _check_replay(plan, journal)
+    plan.finished = _finished_runs(outdir / "runs.jsonl", plan)
+    return plan
+
+
+def _check_saved_settings(path: Path, record: dict[str, Any]) -> None:
+    old = read_json_object(path)
+    differing = sorted(k for k in record if k != "num_runs" and _norm(old.get(k)) != record[k])
+    if differing:
+        raise HpoError(f"{path}: --resume with different settings ({', '.join(differing)}); "
+                       "use the original command or another -o")
+    runs = old.get("num_runs")
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        raise HpoError(f"{path}: 'num_runs' must be a positive integer, but got {runs!r}")
+    if record["num_runs"] < runs:
+        raise HpoError(f"{path}: the experiment has {runs} runs; --resume with NUM_RUNS {runs} (or more), "
+                       f"not {record['num_runs']}")
+
+
+def _check_replay(plan: Plan, journal: Path) -> None:
+    """Journaled runs must belong to this experiment: run numbers in range, trials numbered 0, 1, ..."""
+    for run, records in plan.replay.items():
+        if run >= plan.settings.num_runs:
+            raise HpoError(f"{journal}: holds run {run}, but the experiment has {plan.settings.num_runs} runs")
+        for i, record in enumerate(records):
+            if record["number"] != i:
+                raise HpoError(f"{journal}: run {run} trial {i} is numbered {record['number']}")
+            row = record["row"]
+            if row is None or row >= plan.table.n_rows:
+                raise HpoError(f"{journal}: run {run} trial {i} has row {row!r}, not a row of "
+                               f"{plan.table.name} (0 to {plan.table.n_rows - 1})")
+
+
+def _finished_runs(path: Path, plan: Plan) -> dict[int, RunSummary]:
+    """Summaries of runs that ended, from runs.jsonl, kept where the journal holds exactly their trials."""
+    finished: dict[int, RunSummary] = {}
+    if not path.is_file():
+        return finished
+    for i, line in enumerate(path.read_bytes().split(b"\n")[:-1], 1):
+        try:
+            summary = RunSummary(**json.loads(line))
+        except (ValueError, TypeError, RecursionError):
+            raise HpoError(f"{path}: line {i} is not a run summary; delete the file to replay every run")
+        if summary.trials > 0 and summary.trials == len(plan.replay.get(summary.run, [])):
+            finished[summary.run] = summary
+    return finished
+
+
+def execute(plan: Plan, on_trial: Callable[[Trial, float], None] | None = None,
+            on_run_end: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
+    """Run a planned experiment: create OUTDIR, save its settings atomically, journal every trial."""
+    outdir = plan.outdir
+    make_outdir(outdir)
+    for name in OUTPUTS if plan.overwrite else () if plan.resume else ("runs.jsonl",):
+        (outdir / name).unlink(missing_ok=True)
+    drop_torn_tail(outdir / "runs.jsonl")
+    write_atomically(outdir / "experiment.json", json.dumps(plan.record, indent=1) + "\n")
+    path = outdir / "journal.jsonl"
+    journal = Journal(path)
+    summaries = []
+    try:
+        with open(outdir / "runs.jsonl", "a") as ends:
+            for run, seq in enumerate(np.random.SeedSequence(plan.settings.seed).spawn(plan.settings.num_runs)):
+                summary = plan.finished.get(run)
+                if summary is None:
+                    summary = run_one(run, seq, plan.table, plan.settings, plan.term, journal,
+                                      plan.replay.get(run, []), path, on_trial)
+                    ends.write(json.dumps(asdict(summary), default=str) + "\n")
+                    ends.flush()
+                summaries.append(summary)
+                if on_run_end is not None:
+                    on_run_end(summary)
+    finally:
+        journal.close()
+    write_atomically(outdir / "summary.json", json.dumps([asdict(s) for s in summaries], indent=1, default=str) + "\n")
+    return summaries
+
+
 def run_experiment(settings: Settings, table: Table, outdir: Path, resume: bool = False,
                    overwrite: bool = False, on_trial: Callable[[Trial, float], None] | None = None,
                    on_run_end: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
     """All runs of an experiment on a lookup table, journaled to OUTDIR/journal.jsonl."""
-    budget = settings.budget if settings.budget is not None else table.default_budget_s
-    if settings.goal is not None:
-        table.metric.check_goal(settings.goal)
-    term = Termination(settings.criterion, budget, settings.goal, settings.max_trials, table.metric.direction)
-    path = prepare_outdir(outdir, settings, budget, resume, overwrite)
-    by_run: dict[int, list[dict[str, Any]]] = {}
-    for record in read_journal(path) if resume else []:
-        by_run.setdefault(record["run"], []).append(record)
-    journal = Journal(path)
-    summaries = []
-    try:
-        for run, seq in enumerate(np.random.SeedSequence(settings.seed).spawn(settings.num_runs)):
-            summary = run_one(run, seq, table, settings, term, journal, by_run.get(run, []), path, on_trial)
-            summaries.append(summary)
-            if on_run_end is not None:
-                on_run_end(summary)
-    finally:
-        journal.close()
-    (outdir / "summary.json").write_text(json.dumps([asdict(s) for s in summaries], indent=1, default=str) + "\n")
-    return summaries
+    return execute(plan_experiment(settings, table, outdir, resume, overwrite), on_trial, on_run_end)
 
 
 def strip_wall_clock(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Journal records without the wall-clock fields (for same-seed comparisons)."""
     return [{k: v for k, v in r.items() if k not in WALL_CLOCK_FIELDS} for r in records]
-

@@ -26,6 +26,13 @@ def parse_duration(text: str | float | int) -> float:
     return value
 
 
+def check_goal(goal: float, metric) -> None:
+    """A goal must be a finite number inside the metric's bounds (NaN is never reached, inf at once)."""
+    if isinstance(goal, bool) or not isinstance(goal, (int, float)) or not math.isfinite(goal):
+        raise HpoError(f"-eg must be a finite number in the metric's units, but got {goal!r}")
+    metric.check_goal(goal)
+
+
 @dataclass(frozen=True)
 class Termination:
     """`criterion` TIME or GOAL; `budget` seconds; `goal` in the metric's units; `max_trials` or None."""
@@ -41,6 +48,10 @@ class Termination:
             raise HpoError(f"-e must be TIME or GOAL, but got {self.criterion!r}")
         if self.criterion == "GOAL" and self.goal is None:
             raise HpoError("-e GOAL needs a goal: give -eg VALUE (in the metric's own units)")
+        if self.goal is not None and not math.isfinite(self.goal):
+            raise HpoError(f"-eg must be a finite number in the metric's units, but got {self.goal!r}")
+        if not self.budget > 0 or not math.isfinite(self.budget):
+            raise HpoError(f"the time budget must be a positive number of seconds, but got {self.budget!r}")
         if self.max_trials is not None and self.max_trials < 1:
             raise HpoError(f"--max-trials must be at least 1, but got {self.max_trials}")
 
