@@ -254,7 +254,7 @@ def test_epsilon_greedy_budget_schedule_and_untried_arms_first():
     assert [budget_epsilon(f) for f in (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)] == pytest.approx(
         [1.0, 1.0, 1.0, 0.5, 0.2, 0.1])
     assert [step_epsilon(t, 7) for t in (0, 35, 70, 175, 350, 10_000)] == pytest.approx(
-        [1.0, 1.0, 0.5, 0.2, 0.1, 0.1])
+        [1.0, 1.0, 0.5, 0.2, 0.1, 0.0035])
     s = STRATEGIES["EG"](context(budget=Budget(max_trials=100)))
     feed, rng = Feed(), np.random.default_rng(0)
     first = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 3, rng)
@@ -273,9 +273,12 @@ def test_epsilon_greedy_without_a_budget_counts_trials():
     feed, rng = Feed(), np.random.default_rng(1)
     play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 30, rng)
     assert s.spent is None and s.epsilon() == pytest.approx(0.5)  # 5K / t = 15 / 30
-    s.steps = 10 ** 4
+    s.steps = 150  # epsilon 15 / t: 0.1 down to 0.033 over the next 300 steps
     late = play(s, feed, {"A": 0.2, "B": 0.9, "C": 0.5}, 300, rng)
-    assert 0.87 < late.count("B") / 300 < 0.97  # epsilon 0.1: 1 - 0.1 * 2/3 = 0.933 expected
+    assert 0.92 < late.count("B") / 300 < 0.99  # 1 - mean epsilon 0.055 * 2/3 = 0.963 expected
+    long = STRATEGIES["EG"](context(budget=Budget(max_trials=3000)))
+    play(long, Feed(), {"A": 0.2, "B": 0.9, "C": 0.5}, 600, rng)
+    assert long.epsilon() == pytest.approx(15 / 600)  # a long budget: Auer's 5K / t is below 0.1 / f = 0.5
 
 
 def test_greedy_time_epsilon_against_the_budget():

@@ -1,15 +1,18 @@
 """Epsilon-greedy (EG) over the arms' mean rewards, with epsilon decaying over the run's budget.
 
 Epsilon-greedy (Sutton & Barto, Reinforcement Learning, 1998, sec. 2.2) with the epsilon_n = min(1, cK/n)
-decay of Auer, Cesa-Bianchi & Fischer (Machine Learning 2002, "epsilon_n-greedy"), sized from the budget:
+decay of Auer, Cesa-Bianchi & Fischer (Machine Learning 2002, "epsilon_n-greedy", c = 5 here), sized from
+the budget, t being the strategy's steps so far:
 
 - with a budget (time, trials, or both; `budget`), f in [0, 1] the fraction of it spent since the strategy's
-  first step: epsilon = min(1, eps_end / f), eps_end = 0.1 (option "eps_end"). That is epsilon_n-greedy
-  with cK = eps_end N for a run of N steps: pure exploration over the first tenth of the budget, then a 1/n
-  decay that reaches eps_end when the budget is spent, whatever its size. Under a time budget f is the
-  fraction of the time spent, which is the fraction of the steps spent at the run's pace;
-- with no budget (ask/tell without `max_trials`), by trial count: epsilon_t = max(eps_end, min(1, 5K / t)),
-  t the strategy's steps so far (1 for the first 5K steps, eps_end from 50K on).
+  first step: epsilon = min(1, 5K / t, eps_end / f), eps_end = 0.1 (option "eps_end"). For a run of N steps
+  this is epsilon_n-greedy with cK = min(5K, eps_end N): on a short budget (N < 50K) the 1/n decay is
+  compressed so that epsilon reaches eps_end when the budget is spent, whatever its size (the original rule,
+  epsilon = 1 for 5K steps then -0.1 every 5K steps, explored through every budget under 35K steps); on a
+  long one it is Auer's schedule, whose exploration grows as log N, so the share of exploiting steps grows
+  with the budget. Under a time budget f is the fraction of the time spent, that is, of the steps at the
+  run's pace (t / f estimates N);
+- with no budget (ask/tell without `max_trials`), by trial count only: epsilon = min(1, 5K / t).
 
 With probability epsilon the step explores, uniformly over all K arms (the greedy one included); otherwise
 it plays the greedy arm (largest mean reward; ties broken by the run's generator). Arms never tried come
@@ -38,13 +41,13 @@ def budget_epsilon(spent: float, eps_end: float = EPS_END) -> float:
     return 1.0 if spent <= eps_end else eps_end / spent
 
 
-def step_epsilon(t: int, k: int, eps_end: float = EPS_END) -> float:
-    """max(eps_end, min(1, 5K / t)) after t steps (runs without a budget)."""
-    return 1.0 if t <= ANYTIME_C * k else max(eps_end, ANYTIME_C * k / t)
+def step_epsilon(t: int, k: int) -> float:
+    """min(1, 5K / t) after t steps (Auer et al. 2002's epsilon_n with cK / d^2 = 5K)."""
+    return 1.0 if t <= ANYTIME_C * k else ANYTIME_C * k / t
 
 
 class EpsilonGreedy(BaseStrategy):
-    """EG: epsilon-greedy over mean plain rewards; epsilon = min(1, 0.1 / f), f the budget fraction spent."""
+    """EG: epsilon-greedy over mean plain rewards; epsilon = min(1, 5K / t, 0.1 / f), f the budget spent."""
 
     name = "EG"
 
@@ -62,9 +65,8 @@ class EpsilonGreedy(BaseStrategy):
 
     def epsilon(self) -> float:
         """Epsilon of the coming step, from `spent` (set by select, and by update for the journal's state)."""
-        if self.spent is None:
-            return step_epsilon(self.steps, len(self.arms), self.eps_end)
-        return budget_epsilon(self.spent, self.eps_end)
+        by_steps = step_epsilon(self.steps, len(self.arms))
+        return by_steps if self.spent is None else min(by_steps, budget_epsilon(self.spent, self.eps_end))
 
     def means(self) -> np.ndarray:
         return np.where(self.counts > 0, self.sums / np.maximum(self.counts, 1), np.nan)
