@@ -13,33 +13,33 @@ from hpo_mab.errors import HpoError
 OUTPUTS = ("journal.jsonl", "runs.jsonl", "experiment.json", "summary.json", "trials.csv", "convergence.png")
 
 
-def check_outdir(outdir: str | Path) -> Path:
+def check_outdir(outdir: str | Path, option: str = "-o") -> Path:
     """OUTDIR as a Path, if it is a directory or can become one; HpoError naming the obstacle otherwise."""
     if str(outdir).strip() == "":
-        raise HpoError("-o/--outdir must name a directory, but got an empty string")
+        raise HpoError(f"{option} must name a directory, but got an empty string")
     path = Path(outdir)
     if path.exists() and not path.is_dir():
-        raise HpoError(f"-o {outdir}: exists and is not a directory")
+        raise HpoError(f"{option} {outdir}: exists and is not a directory")
     parent = path
     while not parent.exists():
         if parent.parent == parent:
             break
         parent = parent.parent
     if parent.exists() and not parent.is_dir():
-        raise HpoError(f"-o {outdir}: {parent} is a file, so the directory cannot be created")
+        raise HpoError(f"{option} {outdir}: {parent} is a file, so the directory cannot be created")
     if not os.access(parent, os.W_OK | os.X_OK) and parent != path:
-        raise HpoError(f"-o {outdir}: cannot create a directory in {parent} (no write permission)")
+        raise HpoError(f"{option} {outdir}: cannot create a directory in {parent} (no write permission)")
     if path.exists() and not os.access(path, os.W_OK | os.X_OK):
-        raise HpoError(f"-o {outdir}: the directory is not writable")
+        raise HpoError(f"{option} {outdir}: the directory is not writable")
     return path
 
 
-def make_outdir(path: Path) -> None:
+def make_outdir(path: Path, option: str = "-o") -> None:
     """Create OUTDIR (and its parents); an OS refusal becomes one HpoError line."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HpoError(f"-o {path}: cannot create the directory ({exc.strerror or exc})")
+        raise HpoError(f"{option} {path}: cannot create the directory ({exc.strerror or exc})")
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

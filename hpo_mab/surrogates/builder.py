@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from hpo_mab.errors import HpoError, OneLineParser
+from hpo_mab.outdir import check_outdir, make_outdir
 from hpo_mab.space import Config, Space, load_space
 from hpo_mab.surrogates import DEFAULT_DIR
 from hpo_mab.surrogates.table import Metric, Table, save_table
@@ -59,7 +60,11 @@ def read_done(path: Path, configs: list[Config], epochs: int) -> Done:
         print(f"{path}: cutting off a torn last line ({len(data) - end} bytes)", file=sys.stderr)
         with path.open("r+b") as f:
             f.truncate(end)
-    for number, line in enumerate(data[:end].decode().splitlines(), 1):
+    try:
+        text = data[:end].decode()
+    except UnicodeDecodeError:
+        raise HpoError(f"{path}: not a build record file (not UTF-8 text)")
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -77,6 +82,23 @@ def read_done(path: Path, configs: list[Config], epochs: int) -> Done:
             raise HpoError(f"{path}:{number}: row {row} was trained for other than {epochs} epochs")
         done.setdefault(row, {}).update(zip(seeds, curves))
     return done
+
+
+def check_device(device: str | None) -> None:
+    """A torch device that exists here: `cpu`, or `cuda`/`cuda:N` with CUDA available (None: pick one)."""
+    if device is None:
+        return
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise HpoError(f"--device {device!r}: not a torch device; expected cpu or cuda (cuda:N)")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise HpoError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise HpoError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type != "cpu":
+        raise HpoError(f"--device {device}: the builder trains on cpu or cuda, not {dev.type}")
 
 
 def _train_row(task: tuple[int, Config, list[int], int, str | None]) -> dict[str, Any]:
@@ -143,16 +165,21 @@ def build_table(name: str, space_path: str | Path, n_configs: int, n_seeds: int,
             raise HpoError(f"{what} must be a positive integer, but got {v!r}")
     if not name or "/" in name or name.startswith("."):
         raise HpoError(f"table name must be a plain file name, but got {name!r}")
+    if isinstance(sobol_seed, bool) or not isinstance(sobol_seed, int) or sobol_seed < 0:
+        raise HpoError(f"--sobol-seed must be a non-negative integer, but got {sobol_seed!r}")
+    check_device(device)
     space = load_space(space_path)
     missing = [n for n in LENET_PARAMS if n not in space.names]
     if missing:
         raise HpoError(f"{space_path}: the LeNet trainer needs parameter(s) {missing}, but the space has "
                        f"{space.names}")
-    out_dir = Path(out_dir)
-    (out_dir / "build").mkdir(parents=True, exist_ok=True)
+    out_dir = check_outdir(out_dir, "--out-dir")
     log_path, npz_path = out_dir / "build" / f"{name}.jsonl", out_dir / f"{name}.npz"
+    if log_path.exists() and not log_path.is_file():
+        raise HpoError(f"{log_path}: exists and is not a file")
     configs = sobol_configs(space, n_configs, sobol_seed)
     done = read_done(log_path, configs, epochs)
+    make_outdir(out_dir / "build", "--out-dir")
     command = (f"hpo-runner build-table {name} --space {space_path} --configs {n_configs} --seeds {n_seeds} "
                f"--epochs {epochs} --workers {workers} --sobol-seed {sobol_seed}"
                + ("" if out_dir.resolve() == DEFAULT_DIR.resolve() else f" --out-dir {out_dir}"))

@@ -177,6 +177,8 @@ def _encode_numeric(p, col: np.ndarray) -> np.ndarray:
 
 
 def metric_from_dict(d: dict[str, Any]) -> Metric:
+    if not isinstance(d, dict):
+        raise HpoError(f"'metric' must be a mapping, but got {d!r}")
     return Metric(**{k: d[k] for k in ("name", "kind", "direction", "scale", "lower", "upper") if k in d})
 
 
@@ -203,14 +205,35 @@ def load_table(path: str | Path) -> Table:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
+            if not isinstance(meta, dict):
+                raise ValueError("'meta' is not a JSON object")
             space = space_from_dict(meta["space"])
-            columns = [data[f"param_{i}"] for i in range(len(space.params))]
+            columns = [np.asarray(data[f"param_{i}"]) for i in range(len(space.params))]
             values, seconds = data["values"].astype(float), data["seconds"].astype(float)
             test = data["test"].astype(float) if "test" in data.files else None
-    except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise HpoError(f"{path}: not a valid lookup table ({type(exc).__name__}: {exc})")
-    if values.shape != seconds.shape or values.ndim != 3:
-        raise HpoError(f"{path}: 'values' and 'seconds' must share a (rows, seeds, epochs) shape, "
+            metric = metric_from_dict(meta["metric"])
+    except HpoError as exc:
+        raise HpoError(f"{path}: not a valid lookup table ({exc})")
+    except Exception as exc:  # zipfile, numpy and JSON each raise their own kinds for a damaged file
+        raise HpoError(f"{path}: not a valid lookup table ({type(exc).__name__}: {str(exc)[:200]})")
+    if values.shape != seconds.shape or values.ndim != 3 or values.shape[0] == 0:
+        raise HpoError(f"{path}: 'values' and 'seconds' must share a (rows, seeds, epochs) shape with rows > 0, "
                        f"but got {values.shape} and {seconds.shape}")
-    return Table(name=meta.get("name", path.stem), space=space, columns=columns, values=values,
-                 seconds=seconds, metric=metric_from_dict(meta["metric"]), test=test, meta=meta)
+    if test is not None and test.shape != values.shape:
+        raise HpoError(f"{path}: 'test' must have the shape of 'values' {values.shape}, but got {test.shape}")
+    for p, col in zip(space.params, columns):
+        _check_column(path, p, col, values.shape[0])
+    return Table(name=str(meta.get("name", path.stem)), space=space, columns=columns, values=values,
+                 seconds=seconds, metric=metric, test=test, meta=meta)
+
+
+def _check_column(path: Path, p, col: np.ndarray, rows: int) -> None:
+    """A parameter column: one entry per row, numeric, indices in range for choice/ordered kinds."""
+    if col.shape != (rows,) or col.dtype.kind not in "iuf":
+        raise HpoError(f"{path}: column of parameter '{p.name}' must be {rows} numbers, but got "
+                       f"shape {col.shape} of {col.dtype}")
+    if p.kind in ("choice", "ordered"):
+        if np.any(col < 0) or np.any(col >= len(p.values)) or np.any(col != np.round(col)):
+            raise HpoError(f"{path}: column of parameter '{p.name}' must hold indices 0 to {len(p.values) - 1}")
+    elif not np.all(np.isfinite(col.astype(float))):
+        raise HpoError(f"{path}: column of parameter '{p.name}' holds non-finite values")
