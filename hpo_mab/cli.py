@@ -158,7 +158,7 @@ def _check_types(options: dict[str, Any], conf: str) -> None:
             continue
         bad_bool = isinstance(value, bool) and bool not in types
         if bad_bool or not isinstance(value, types):
-            names = " or ".join(t.__name__ for t in types)
+            names = " or ".join("a mapping" if t is dict else t.__name__ for t in types)
             raise HpoError(f"{conf}: option '{key}' must be {names}, but got {value!r}")
 
 

@@ -1,0 +1,262 @@
+"""Issue 9: every bad command line gets one stderr line, exit 2, and leaves OUTDIR as it was."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from malformed import refused, snapshot
+
+from hpo_mab.cli import main
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A finished 2-run experiment on the tiny table, made once; each test gets a copy."""
+    from conftest import make_tiny_table
+
+    from hpo_mab.surrogates import save_table
+
+    root = tmp_path_factory.mktemp("recorded")
+    save_table(make_tiny_table(), root / "tiny.npz")
+    args = ["tiny", "2", "-m", "RANDOM", "--max-trials", "6", "--surrogates-dir", str(root), "-o",
+            str(root / "out"), "--no-progress"]
+    assert main(args) == 0
+    return root
+
+
+@pytest.fixture
+def exp(recorded, tmp_path):
+    """(surrogates dir, OUTDIR holding a finished experiment, the base command)."""
+    shutil.copytree(recorded, tmp_path / "r")
+    root = tmp_path / "r"
+    base = ["tiny", "2", "-m", "RANDOM", "--max-trials", "6", "--surrogates-dir", root, "-o", root / "out",
+            "--no-progress"]
+    return root, root / "out", base
+
+
+def _swap(base: list, option: str, value) -> list:
+    """The base command with one option's value replaced (or appended)."""
+    args = list(base)
+    if option in args:
+        args[args.index(option) + 1] = value
+        return args
+    return args + [option, value]
+
+
+# (extra arguments, text the one line must hold): each runs against a finished experiment's OUTDIR.
+BAD_RUNS = [
+    (["--overwrite", "-m", "GP", "-s", "HEDGE"], "HEDGE"),
+    (["--overwrite", "-m", "DIV", "-s", "NOPE"], "unknown strategy 'NOPE'"),
+    (["--overwrite", "-m", "DIV", "-s", "EI"], "unknown strategy 'EI'"),
+    (["--overwrite", "-m", "TPE", "-s", "EI"], "EI"),
+    (["--overwrite", "--seed", "-1"], "--seed must be a non-negative integer"),
+    (["--overwrite", "-eg", "nan", "-e", "GOAL"], "-eg must be a finite number"),
+    (["--overwrite", "-eg", "inf", "-e", "GOAL"], "-eg must be a finite number"),
+    (["--overwrite", "-eg=-inf", "-e", "GOAL"], "-eg must be a finite number"),
+    (["--overwrite", "--max-trials", "0"], "--max-trials must be at least 1"),
+    (["--overwrite", "-et=-5m"], "bad duration"),
+    (["--overwrite", "--resume"], "give one of them"),
+    (["--overwrite", "--con", "missing.yaml"], "no such run configuration"),
+    (["--overwrite", "-cmissing.yaml"], "no such run configuration"),
+    (["--overwrite", "-hc", "hp_conf"], "-hc"),
+    (["--overwrite", "-rc", "no/such/dir"], "no such run configuration directory"),
+    (["--overwrite", "-l", "loud"], "unknown log level"),
+    (["--overwrite", "-m", "XGB"], "unknown mode 'XGB'"),
+    ([], "holds a journal already"),
+    (["--resume", "-m", "GP"], "different settings (mode, spec)"),
+    (["--resume", "--seed", "3"], "different settings (seed)"),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD_RUNS, ids=[" ".join(map(str, e)) or "again" for e, _ in BAD_RUNS])
+def test_bad_run_options_leave_the_experiment_untouched(exp, capsys, extra, message):
+    root, out, base = exp
+    before = snapshot(out)
+    refused(capsys, base + extra, message)
+    assert snapshot(out) == before
+
+
+def test_resume_with_fewer_runs_is_refused(exp, capsys):
+    root, out, base = exp
+    before = snapshot(out)
+    args = list(base)
+    args[1] = "1"
+    refused(capsys, args + ["--resume"], "has 2 runs", "not 1")
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("conf, message", [
+    ("strategy_options: {eta: -1}\n", "eta must be a positive finite number"),
+    ("strategy_options: {eta: .nan}\n", "eta must be a positive finite number"),
+    ("strategy_options: {colour: 1}\n", "has no option 'colour'"),
+    ("strategy_options: {gamma: 0.1}\n", "has no option 'gamma'"),
+    ("strategy_options: [1, 2]\n", "option 'strategy_options' must be a mapping"),
+    ("seed: -1\n", "--seed must be a non-negative integer"),
+    ("seed: true\n", "option 'seed' must be int"),
+    ("exp_goal: .nan\nexp_crt: GOAL\n", "-eg must be a finite number"),
+    ("arms: [{model: GP, acq_func: XYZ}]\n", "arms[0]"),
+    ("arms: []\n", "'arms' must be a non-empty list"),
+    ("- 1\n- 2\n", "expected a mapping of options"),
+    ("mode: [DIV\n", "not valid YAML"),
+])
+def test_bad_run_configurations_leave_the_experiment_untouched(exp, capsys, conf, message):
+    root, out, base = exp
+    (root / "rc").mkdir()
+    (root / "rc" / "bad.yaml").write_text(conf)
+    before = snapshot(out)
+    args = _swap(base, "-m", "DIV") + ["--overwrite", "-s", "HEDGE", "-rc", root / "rc", "-c", "bad.yaml"]
+    line = refused(capsys, args, message)
+    assert "bad.yaml" in line or "--seed" in line or "-eg" in line or "-o/" in line
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda root: (root / "afile").write_text("x") and root / "afile", "exists and is not a directory"),
+    (lambda root: (root / "afile").write_text("x") and root / "afile" / "sub", "is a file"),
+    (lambda root: "/proc/x", "/proc/x"),
+    (lambda root: "", "must name a directory"),
+])
+def test_unusable_output_directories(exp, capsys, make, message):
+    root, out, base = exp
+    target = make(root)
+    before = snapshot(root)
+    refused(capsys, _swap(base, "-o", target), message)
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("line, message", [
+    (b"{}\n", "a trial record needs run, number, arm, config, state"),
+    (b"[1, 2]\n", "expected a trial record"),
+    (b"not json\n", "is not valid JSON"),
+    (b'{"run": 0, "number": 6, "arm": "RANDOM", "config": {}, "state": "done"}\n', "'state' must be one of"),
+    (b'{"run": 9, "number": 0, "arm": "RANDOM", "config": {}, "state": "complete", "row": 1}\n', "holds run 9"),
+])
+def test_a_bad_journal_line_stops_resume_before_anything_is_written(exp, capsys, line, message):
+    root, out, base = exp
+    with open(out / "journal.jsonl", "ab") as fh:
+        fh.write(line)
+    before = snapshot(out)
+    refused(capsys, base + ["--resume"], "journal.jsonl", message)
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "not valid JSON"), ('{"config_name": "tiny", "num', "not valid JSON"), ("[1]", "expected a JSON object"),
+])
+def test_a_damaged_experiment_json_stops_resume(exp, capsys, content, message):
+    root, out, base = exp
+    (out / "experiment.json").write_text(content)
+    before = snapshot(out)
+    refused(capsys, base + ["--resume"], "experiment.json", message)
+    assert snapshot(out) == before
+
+
+def test_resume_without_an_experiment_is_refused(exp, capsys):
+    root, out, base = exp
+    refused(capsys, _swap(base, "-o", root / "new") + ["--resume"], "no experiment to resume")
+    assert not (root / "new").exists()
+
+
+@pytest.mark.parametrize("data", [b"garbage", b"PK\x03\x04" + b"\x00" * 40])
+def test_a_damaged_table_file(exp, capsys, data):
+    root, out, base = exp
+    (root / "bad.npz").write_bytes(data)
+    args = ["bad", "1", "--surrogates-dir", root, "-o", root / "o2", "--no-progress"]
+    refused(capsys, args, "bad.npz: not a valid lookup table")
+    refused(capsys, [root / "bad.npz", "1", "-o", root / "o3", "--no-progress"], "not a valid lookup table")
+    assert not (root / "o2").exists() and not (root / "o3").exists()
+
+
+def test_a_fresh_directory_is_not_created_by_a_bad_command(exp, capsys):
+    root, out, base = exp
+    for extra in (["-s", "HEDGE", "-m", "GP"], ["--seed", "-1"], ["-m", "DIV", "-s", "EI"]):
+        refused(capsys, _swap(base, "-o", root / "fresh") + extra)
+        assert not (root / "fresh").exists()
+
+
+def test_a_corrected_command_runs_after_refusals(exp, capsys):
+    root, out, base = exp
+    fresh = _swap(base, "-o", root / "fresh")
+    refused(capsys, fresh + ["-m", "TPE", "-s", "EI"])
+    assert main([str(a) for a in fresh]) == 0
+
+
+def test_torn_complete_last_line_is_replayed_not_lost(exp, capsys):
+    """A last line without its newline is torn even when it parses: resume re-runs it (12 stay 12)."""
+    root, out, base = exp
+    journal = out / "journal.jsonl"
+    full = journal.read_bytes()
+    journal.write_bytes(full[:-1])
+    assert main([str(a) for a in base + ["--resume"]]) == 0
+    assert journal.read_bytes().count(b"\n") == 12
+    strip = [{k: v for k, v in json.loads(x).items() if k != "proposal_seconds"} for x in full.splitlines()]
+    again = [{k: v for k, v in json.loads(x).items() if k != "proposal_seconds"}
+             for x in journal.read_bytes().splitlines()]
+    assert again == strip
+    assert len(json.loads((out / "summary.json").read_text())) == 2
+
+
+def test_resume_of_a_finished_experiment_uses_saved_run_summaries(exp, capsys):
+    root, out, base = exp
+    journal = (out / "journal.jsonl").read_bytes()
+    summary = json.loads((out / "summary.json").read_text())
+    assert main([str(a) for a in base + ["--resume"]]) == 0
+    assert (out / "journal.jsonl").read_bytes() == journal
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert len((out / "runs.jsonl").read_bytes().splitlines()) == 2
+
+
+def test_resume_with_more_runs_finishes_them(exp, capsys):
+    root, out, base = exp
+    args = list(base)
+    args[1] = "3"
+    assert main([str(a) for a in args + ["--resume"]]) == 0
+    assert len(json.loads((out / "summary.json").read_text())) == 3
+    assert json.loads((out / "experiment.json").read_text())["num_runs"] == 3
+
+
+def test_resume_warns_and_keeps_the_journal_where_a_proposal_re_derives_differently(exp, caplog):
+    root, out, base = exp
+    journal = out / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    record = json.loads(lines[8])  # run 1, trial 2
+    used = {json.loads(x)["row"] for x in lines[6:]}
+    record["row"] = next(r for r in range(120) if r not in used)
+    kept = lines[:8] + [json.dumps(record).encode() + b"\n"]
+    journal.write_bytes(b"".join(kept))
+    (out / "runs.jsonl").write_bytes((out / "runs.jsonl").read_bytes().splitlines(keepends=True)[0])
+    assert main([str(a) for a in base + ["--resume"]]) == 0
+    assert "continuing from the journal's records" in caplog.text and "run 1 trial 2" in caplog.text
+    after = journal.read_bytes().splitlines(keepends=True)
+    assert after[:9] == kept and len(after) == 12
+
+
+def test_progress_bar_is_gone_when_an_error_ends_the_run(exp):
+    """A run error is one line, and the bar is not drawn again after it (subprocess, stderr as a user sees it)."""
+    root, out, base = exp
+    (out / "journal.jsonl").write_bytes(b"")
+    res = subprocess.run([sys.executable, "-m", "hpo_mab", *map(str, base[:-1]), "-o", root / "o4", "-eg", "nan",
+                          "-e", "GOAL"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "%|" not in res.stderr
+
+
+def test_build_table_bad_inputs_create_nothing(tmp_path, capsys):
+    import torch
+
+    space = tmp_path / "space.json"
+    shutil.copy("hp_conf/digits-lenet.json", space)
+    (tmp_path / "afile").write_text("x")
+    common = ["build-table", "t", "--space", space, "--configs", "2", "--out-dir", tmp_path / "o"]
+    cases = [(["--device", "foo"], "not a torch device"), (["--sobol-seed", "-1"], "--sobol-seed must be"),
+             (["--out-dir", tmp_path / "afile"], "exists and is not a directory"),
+             (["--out-dir", tmp_path / "afile" / "sub"], "is a file")]
+    if not torch.cuda.is_available():
+        cases.append((["--device", "cuda"], "CUDA is not available"))
+    before = snapshot(tmp_path)
+    for extra, message in cases:
+        refused(capsys, common + extra, message)
+        assert snapshot(tmp_path) == before
