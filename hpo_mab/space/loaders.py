@@ -60,13 +60,15 @@ def _unknown_keys(spec: dict, allowed: set[str], where: str) -> None:
         raise HpoError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(allowed)}")
 
 
-def _located(build, name: str, spec: dict, where: str) -> Param:
-    """Build a parameter; errors from Param's own checks get the file name in front."""
+def _located(build, name: str, spec: dict, where: str, section: str) -> Param:
+    """Build a parameter; errors from Param's own checks get the file and the parameter's key in front."""
     try:
         return build(name, spec, where)
     except HpoError as exc:
-        text = str(exc)
-        raise HpoError(text if text.startswith(where) else f"{where}: {text}") from None
+        text, loc = str(exc), f"{where}: {section}.{name}"
+        if text.startswith(loc):
+            raise
+        raise HpoError(f"{loc}: {text.removeprefix(f'parameter {name!r}: ')}") from None
 
 
 def _typed(value: Any, type_name: str) -> bool:
@@ -170,7 +172,7 @@ def space_from_original(doc: dict, where: str) -> Space:
             any(not isinstance(n, str) for n in order):
         raise HpoError(f"{where}: param_order must name each of {sorted(map(str, hyperparams))} once, "
                        f"but got {order!r}")
-    params = [_located(param_from_original, n, hyperparams[n], where) for n in order]
+    params = [_located(param_from_original, n, hyperparams[n], where, "hyperparams") for n in order]
     meta = {k: v for k, v in doc.items() if k not in ("hyperparams", "param_order")}
     return Space(params, meta)
 
@@ -222,7 +224,7 @@ def space_from_otx(doc: dict, where: str) -> Space:
         value = doc.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise HpoError(f"{where}: {key} must be a positive integer, but got {value!r}")
-    params = [_located(param_from_otx, n, s, where) for n, s in hp_space.items()]
+    params = [_located(param_from_otx, n, s, where, "hp_space") for n, s in hp_space.items()]
     meta = {k: v for k, v in doc.items() if k != "hp_space"}
     meta.setdefault("metric", "mAP")
     meta.setdefault("mode", mode)
