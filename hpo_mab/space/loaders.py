@@ -96,7 +96,7 @@ def param_from_original(name: str, spec: dict, where: str) -> Param:
     value_type = _need(spec, "value_type", where)
     _unknown_keys(spec, _ORIGINAL_KEYS, where)
     type_name = spec.get("type", "float")
-    if type_name not in _TYPES:
+    if not isinstance(type_name, str) or type_name not in _TYPES:
         raise HpoError(f"{where}: unknown type {type_name!r}; expected one of {', '.join(_TYPES)}")
     if value_type not in _VALUE_TYPES:
         raise HpoError(f"{where}: unknown value_type {value_type!r}; expected one of {', '.join(_VALUE_TYPES)}")
