@@ -7,9 +7,13 @@ exploration: Bubeck & Cesa-Bianchi, Found. Trends Mach. Learn. 2012, sec. 3.1 an
 - eta_t = c sqrt(ln K / (t K)), t = 1, 2, ... the strategy's step (the anytime schedule of Thm 3.1), c = 1
   by default (option "eta"). It depends on the step count only, so HEDGE needs no budget and runs the same
   under TIME, GOAL, `--max-trials` and ask/tell;
-- after arm j, chosen with probability p_j, earns reward x (the plain reward of `rewards`), x is replaced
-  by its mid-rank u in [0, 1] among the rewards the strategy has seen (failures rank lowest; u = 1/2 for
-  the first), so the rule does not depend on the reward's scale (accuracies near 0.9 differ by 0.01);
+- after arm j, chosen with probability p_j, earns reward x (the plain reward of `rewards`; a failure earns
+  the worst), x is replaced by its mid-rank u in [0, 1] among the earlier rewards the strategy has seen
+  (u = 1/2 for the first), so the rule does not depend on the reward's scale (accuracies near 0.9 differ
+  by 0.01 while the schedule of eta_t assumes rewards spread over [0, 1]). The ranking is our choice, not
+  part of Hedge or Exp3; the test suite's simulated arms show its effect;
+- there is no uniform mixing, so an arm's p_j can become small; its rare good result then counts 1 / p_j,
+  which is what lets a neglected arm come back;
 - the gain estimate is centred on the running baseline b, the mean of the earlier u (1/2 before any), and
   importance-weighted: G_j += (u - b) / p_j, the other G_i stay. Its expectation is E[u_i] - b for every
   arm whether it was played or not, so gains no longer grow with the number of plays.
