@@ -103,3 +103,42 @@ def test_sigkill_then_resume_gives_the_uninterrupted_journal(tiny_table_dir, tmp
     got = strip_wall_clock(read_journal(journal))
     assert len(got) == len(expected)
     assert got == expected
+
+
+def test_list_is_fast_and_imports_no_model(tiny_table_dir):
+    """`list` reads names and shipped summaries: no arm, scipy.stats or literature table is loaded."""
+    code = ("import sys, time; t = time.perf_counter(); from hpo_mab.cli import main; main(['list', '--json', "
+            f"'--surrogates-dir', {str(tiny_table_dir)!r}]); "
+            "print(time.perf_counter() - t, 'hpo_mab.arms' in sys.modules, 'scipy.stats' in sys.modules, "
+            "file=sys.stderr)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    seconds, arms, stats = res.stderr.split()
+    assert (arms, stats) == ("False", "False")
+    assert float(seconds) < 1.0
+    assert len(json.loads(res.stdout)["surrogates"]) == 16
+
+
+def test_the_catalog_names_every_registered_arm_and_strategy():
+    from hpo_mab.arms import ARMS
+    from hpo_mab.arms.acquisition import ACQUISITIONS
+    from hpo_mab.catalog import ACQUISITION_NAMES, ARM_NAMES, STRATEGY_NAMES
+    from hpo_mab.strategies import STRATEGIES
+
+    assert set(ARM_NAMES) == set(ARMS), "add the new arm's name to hpo_mab/catalog.py"
+    assert set(ACQUISITION_NAMES) == set(ACQUISITIONS)
+    assert set(STRATEGY_NAMES) == set(STRATEGIES), "add the new strategy's name to hpo_mab/catalog.py"
+
+
+def test_shipped_literature_summaries_match_the_tables():
+    from hpo_mab.surrogates import get_table
+    from hpo_mab.surrogates.summaries import literature_summaries
+
+    stored = {s["name"]: s for s in literature_summaries()}
+    assert stored["nb201-imagenet"] == json.loads(json.dumps(get_table("nb201-imagenet").summary()))
+
+
+def test_report_names_the_run_and_the_true_value_of_the_best_configuration(tiny_table_dir, tmp_path):
+    res = hpo("tiny", 3, "-m", "RANDOM", "--max-trials", 8, "--surrogates-dir", tiny_table_dir, "-o", tmp_path / "o",
+              "--no-progress")
+    line = next(x for x in res.stdout.splitlines() if x.startswith("best configuration by observed value"))
+    assert "(run " in line and ", true " in line
