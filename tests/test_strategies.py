@@ -418,3 +418,20 @@ def test_unknown_strategy_and_bad_portfolios_are_one_line_errors(tiny_table_dir,
                  "-o", str(tmp_path / "out"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "arms[0]: model TPE takes no acquisition" in err
+
+
+def test_ask_tell_with_a_trial_budget_schedules_by_trial_count():
+    arms = [("RANDOM", None), ("TPE", None)]
+    opt = Optimizer(SPACE, mode="DIV", spec="GT", direction="max", seed=0, arms=arms, metric=ACC, n_init=5,
+                    budget=Budget(max_trials=25))
+    for _ in range(25):
+        config = opt.ask()
+        opt.tell(config, 0.5 + 0.4 * config["x"])
+    # 20 strategy steps after the 5 initial trials: f = 19/20 at the last choice, 1 after it
+    assert opt.strategy.spent == pytest.approx(1.0) and opt.strategy.epsilon() == pytest.approx(0.1)
+    free = Optimizer(SPACE, mode="DIV", spec="GT", direction="max", seed=0, arms=arms, metric=ACC, n_init=5)
+    for _ in range(9):
+        config = free.ask()
+        free.tell(config, 0.5)
+    assert free.strategy.spent is None  # no budget: 1/sqrt(1 + t/K) by the strategy's step count
+    assert free.strategy.epsilon() == pytest.approx(1 / math.sqrt(1 + 4 / 2))
