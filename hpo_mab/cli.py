@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "eta": (("HEDGE", "HEDGE-ORIG", "BO-HEDGE", "BO-HEDGE-LE", "BO-HEDGE-T", "BO-HEDGE-LET"), "positive"),
     "gamma": (("EXP3",), "fraction"),
+    "eps_end": (("EG", "EG-LE", "GT", "GT-LE"), "fraction"),
     "time_unit": (("GT", "GT-LE"), "duration"),
     "period": (("SKO",), "count"),
 }
