@@ -217,9 +217,11 @@ def plan_experiment(settings: Settings, table: Table, outdir: str | Path, resume
                            "start again, or -o for another directory")
         return plan
     if not (outdir / "experiment.json").is_file():
-        what = "a journal but no experiment.json" if holds_trials else "no experiment to resume"
-        raise HpoError(f"{outdir}: --resume needs OUTDIR's experiment.json, but OUTDIR holds {what}; run "
-                       "without --resume to start one")
+        if not holds_trials:  # nothing to continue: --resume starts the experiment (scripts resume blindly)
+            plan.resume = False
+            return plan
+        raise HpoError(f"{outdir}: --resume needs OUTDIR's experiment.json to check the settings, but OUTDIR "
+                       "holds a journal without one; use another -o, or --overwrite to start again")
     _check_saved_settings(outdir / "experiment.json", plan.record)
     for record in read_journal(journal):
         plan.replay.setdefault(record["run"], []).append(record)

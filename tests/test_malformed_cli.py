@@ -155,10 +155,18 @@ def test_a_damaged_experiment_json_stops_resume(exp, capsys, content, message):
     assert snapshot(out) == before
 
 
-def test_resume_without_an_experiment_is_refused(exp, capsys):
+def test_resume_of_a_journal_without_experiment_json_is_refused(exp, capsys):
     root, out, base = exp
-    refused(capsys, _swap(base, "-o", root / "new") + ["--resume"], "no experiment to resume")
-    assert not (root / "new").exists()
+    (out / "experiment.json").unlink()
+    before = snapshot(out)
+    refused(capsys, base + ["--resume"], "holds a journal without one")
+    assert snapshot(out) == before
+
+
+def test_resume_in_an_empty_directory_starts_the_experiment(exp, capsys):
+    root, out, base = exp
+    assert main([str(a) for a in _swap(base, "-o", root / "new") + ["--resume"]]) == 0
+    assert len(json.loads((root / "new" / "summary.json").read_text())) == 2
 
 
 @pytest.mark.parametrize("data", [b"garbage", b"PK\x03\x04" + b"\x00" * 40])
