@@ -293,18 +293,22 @@ def cmd_run(argv: list[str]) -> int:
     # Everything is checked, and a resume's journal read, before OUTDIR is created or anything in it touched.
     plan = plan_experiment(settings, table, outdir, args.resume, args.overwrite)
     total = args.num_runs * plan.term.budget
-    bar = _progress(total, args.progress, settings.describe())
-    done = {"base": 0.0}
+    state: dict[str, Any] = {"base": 0.0, "bar": None}
+
+    def bar():  # drawn at the first trial: an error before it (creating OUTDIR) is then the only line
+        if state["bar"] is None and args.progress:
+            state["bar"] = _progress(total, True, settings.describe())
+        return state["bar"]
 
     def on_trial(trial, clock: float) -> None:
-        if bar is not None:
-            bar.update(done["base"] + clock - bar.n)
+        if bar() is not None:
+            state["bar"].update(state["base"] + clock - state["bar"].n)
 
     def on_run_end(summary) -> None:
-        done["base"] += total / args.num_runs
-        if bar is not None:
-            bar.update(done["base"] - bar.n)
-            bar.set_postfix(best=f"{summary.best_value:.4g}" if summary.best_value is not None else "-")
+        state["base"] += total / args.num_runs
+        if bar() is not None:
+            state["bar"].update(state["base"] - state["bar"].n)
+            state["bar"].set_postfix(best=f"{summary.best_value:.4g}" if summary.best_value is not None else "-")
 
     # The models' matrices are small: one BLAS thread is as fast, and OpenBLAS's spinning threads made an
     # 800x800 Cholesky take 0.57 s instead of 0.01 s while another process used the other core.
@@ -314,12 +318,12 @@ def cmd_run(argv: list[str]) -> int:
         with threadpool_limits(limits=1, user_api="blas"):
             summaries = execute(plan, on_trial, on_run_end)
     except BaseException:
-        if bar is not None:  # an error line must not be followed by a redrawn bar
-            bar.leave = False
-            bar.close()
+        if state["bar"] is not None:  # an error line must not be followed by a redrawn bar
+            state["bar"].leave = False
+            state["bar"].close()
         raise
-    if bar is not None:
-        bar.close()
+    if state["bar"] is not None:
+        state["bar"].close()
     _write_outputs(outdir, settings, table)
     print_report(summaries, table, settings, outdir)
     return 0

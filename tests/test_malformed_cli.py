@@ -243,13 +243,15 @@ def test_resume_warns_and_keeps_the_journal_where_a_proposal_re_derives_differen
     assert after[:9] == kept and len(after) == 12
 
 
-def test_progress_bar_is_gone_when_an_error_ends_the_run(exp):
-    """A run error is one line, and the bar is not drawn again after it (subprocess, stderr as a user sees it)."""
+def test_no_progress_bar_around_an_error_line(exp):
+    """Errors found while planning and while starting the run (creating /proc/x) are the only stderr line,
+    with the progress bar on (a subprocess: stderr as a user sees it)."""
     root, out, base = exp
-    (out / "journal.jsonl").write_bytes(b"")
-    res = subprocess.run([sys.executable, "-m", "hpo_mab", *map(str, base[:-1]), "-o", root / "o4", "-eg", "nan",
-                          "-e", "GOAL"], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "%|" not in res.stderr
+    for extra in (["-o", root / "o4", "-eg", "nan", "-e", "GOAL"], ["-o", "/proc/x"]):
+        res = subprocess.run([sys.executable, "-m", "hpo_mab", *map(str, base[:-3]), *map(str, extra)],
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2 and res.stderr.startswith("hpo-runner: error: "), res.stderr
+        assert res.stderr.count("\n") == 1 and "\r" not in res.stderr and "%|" not in res.stderr
 
 
 def test_build_table_bad_inputs_create_nothing(tmp_path, capsys):
