@@ -17,8 +17,8 @@ N_TREES = 16  # SMAC3 uses 10; 32 trees cost 0.12 s a proposal at 800 points (ta
 class Forest:
     """scikit-learn's forest; the std of the per-tree predictions is the model's uncertainty."""
 
-    def __init__(self, seed: int, n_trees: int = N_TREES) -> None:
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, rng: np.random.Generator, n_trees: int = N_TREES) -> None:
+        self.rng = rng
         self.n_trees = n_trees
         self.trees: list = []
 
