@@ -27,7 +27,7 @@ from hpo_mab.termination import parse_duration
 DEFAULTS: dict[str, Any] = {
     "mode": DEFAULT_MODE, "spec": None, "exp_crt": "TIME", "exp_goal": None, "exp_time": None, "max_trials": None,
     "seed": 0, "outdir": None, "log_level": "warn", "arms": None, "charge_proposal_time": False,
-    "strategy_options": None,
+    "strategy_options": None, "arm_options": None,
 }
 # Options of the strategies (`strategy_options` in a run configuration): which strategies read each, and its rule.
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -147,7 +147,7 @@ def parse_arms(items: Any, where: str) -> list[tuple[str, str | None]]:
 _TYPES: dict[str, tuple[type, ...]] = {
     "mode": (str,), "spec": (str,), "exp_crt": (str,), "exp_goal": (int, float), "exp_time": (int, float, str),
     "max_trials": (int,), "seed": (int,), "outdir": (str,), "log_level": (str,), "charge_proposal_time": (bool,),
-    "strategy_options": (dict,),
+    "strategy_options": (dict,), "arm_options": (dict,),
 }
 
 
@@ -209,6 +209,13 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
                        "(EI, PI and UCB are acquisitions of -m GP and -m RF)")
     options["strategy_options"] = check_strategy_options(options["strategy_options"], options["mode"],
                                                          options["spec"], where)
+    if options["arm_options"] is not None:
+        from hpo_mab.arms.base import check_arm_options
+
+        try:
+            check_arm_options(options["arm_options"])
+        except HpoError as exc:
+            raise HpoError(f"{where}: arm_options: {exc}") from None
     return options
 
 
@@ -275,7 +282,7 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], table: Any)
                     max_trials=options["max_trials"], seed=options["seed"],
                     arms=options["arms"] if options["mode"] == "DIV" else None,
                     charge_proposal_time=bool(options["charge_proposal_time"]),
-                    strategy_options=options["strategy_options"])
+                    strategy_options=options["strategy_options"], arm_options=options["arm_options"])
 
 
 def cmd_run(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from hpo_mab.arms import Arm, Candidates, ContinuousCandidates, Nominee, make_arm
+from hpo_mab.arms.fits import SharedFits, child_generator
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE
 from hpo_mab.errors import HpoError
 from hpo_mab.history import FINISHED, History, Trial
@@ -72,23 +73,27 @@ def n_initial(space: Space) -> int:
 
 
 def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str | None]] | None,
-                    context: StrategyContext) -> tuple[dict[str, Arm], Strategy]:
-    """Arms and strategy for a mode: a single model (`GP`, `RF`, `TPE`, `RANDOM`) or `DIV`."""
+                    context: StrategyContext,
+                    arm_options: Mapping[str, Any] | None = None) -> tuple[dict[str, Arm], Strategy]:
+    """Arms and strategy for a mode: a single model (`GP`, `RF`, `TPE`, `RANDOM`) or `DIV`.
+
+    `arm_options`: the model arms' options (`hpo_mab.arms.ARM_OPTIONS`), the same for every arm."""
     from hpo_mab.strategies import STRATEGIES  # late: strategies register themselves on import
 
     mode = mode.upper()
     if mode == "DIV":
         if not arms:
             raise HpoError("DIV mode needs a non-empty 'arms' list in the run configuration")
-        built = [make_arm(m, a, metric=context.metric) for m, a in arms]
+        built = [make_arm(m, a, metric=context.metric, options=arm_options) for m, a in arms]
         name = (spec or "SEQ").upper()
         if name not in STRATEGIES:
             raise HpoError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES) or '(none yet)'}")
         return {a.name: a for a in built}, STRATEGIES[name](context)
     if mode in ("GP", "RF", "GP-HLE", "RF-HLE"):
-        arm = make_arm(mode, spec or "EI", metric=context.metric)
+        arm = make_arm(mode, spec or "EI", metric=context.metric, options=arm_options)
     else:
-        arm = make_arm(mode, None if spec is None or spec.upper() == mode else spec, metric=context.metric)
+        arm = make_arm(mode, None if spec is None or spec.upper() == mode else spec, metric=context.metric,
+                       options=arm_options)
     return {arm.name: arm}, SingleArm()
 
 
@@ -99,7 +104,8 @@ class Optimizer:
                  seed: int | np.random.SeedSequence = 0, candidates: Candidates | None = None,
                  arms: Sequence[tuple[str, str | None]] | None = None, run: int = 0,
                  n_init: int | None = None, metric: Any = None, oracle: Callable[[int], float] | None = None,
-                 strategy_options: Mapping[str, Any] | None = None, budget: Budget | None = None) -> None:
+                 strategy_options: Mapping[str, Any] | None = None, budget: Budget | None = None,
+                 arm_options: Mapping[str, Any] | None = None) -> None:
         if direction not in ("min", "max"):
             raise HpoError(f"direction must be 'min' or 'max', but got {direction!r}")
         _check_arguments(space, mode, seed, run, n_init)
@@ -109,10 +115,17 @@ class Optimizer:
         self.space, self.direction, self.run = space, direction, run
         self.candidates = candidates or ContinuousCandidates(space)
         context = StrategyContext(space, direction, metric, oracle, options=strategy_options, budget=budget)
-        self.arms, self.strategy = build_portfolio(mode, spec, arms, context)
+        self.arms, self.strategy = build_portfolio(mode, spec, arms, context, arm_options)
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         init_seq, arm_seq, strategy_seq = seq.spawn(3)
-        self.arm_rng = np.random.default_rng(arm_seq)
+        # One generator per arm, keyed by its name, and one per shared model: adding an arm to a portfolio
+        # changes no other arm's draws.
+        self.arm_rngs = {name: child_generator(arm_seq, name) for name in self.arms}
+        self.fits = SharedFits(space, np.random.SeedSequence(arm_seq.entropy, spawn_key=(*arm_seq.spawn_key, 0)))
+        for arm in self.arms.values():
+            inner = getattr(arm, "inner", arm)
+            if hasattr(inner, "fits"):
+                inner.fits = self.fits
         self.strategy_rng = np.random.default_rng(strategy_seq)
         self.n_init = n_initial(space) if n_init is None else n_init
         self._init_points = space.sobol(self.n_init, np.random.default_rng(init_seq))
@@ -130,12 +143,12 @@ class Optimizer:
         names = list(self.arms)
         nominees = None
         if self.strategy.wants_nominees:
-            nominees = {n: self.arms[n].propose(self.space, self.history, self.candidates, self.arm_rng)
+            nominees = {n: self.arms[n].propose(self.space, self.history, self.candidates, self.arm_rngs[n])
                         for n in names}
         state_before = self.strategy.state()
         name = self.strategy.select(names, self.history, self.strategy_rng, nominees)
         nominee = nominees[name] if nominees else self.arms[name].propose(
-            self.space, self.history, self.candidates, self.arm_rng)
+            self.space, self.history, self.candidates, self.arm_rngs[name])
         info = dict(nominee.info)
         if state_before:
             info["strategy"] = state_before

@@ -62,6 +62,7 @@ class Settings:
     arms: list[tuple[str, str | None]] | None = None
     charge_proposal_time: bool = False
     strategy_options: dict[str, Any] | None = None
+    arm_options: dict[str, Any] | None = None
 
     def describe(self) -> str:
         what = self.mode + (f"-{self.spec}" if self.spec and self.spec != self.mode else "")
@@ -104,7 +105,7 @@ def make_optimizer(run: int, seq: np.random.SeedSequence, table: Table, settings
     return Optimizer(table.space, settings.mode, settings.spec, table.metric.direction, seed=seq,
                      candidates=candidates, arms=settings.arms, run=run, metric=table.metric,
                      oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options,
-                     budget=Budget(term.budget, term.max_trials))
+                     budget=Budget(term.budget, term.max_trials), arm_options=settings.arm_options)
 
 
 def _differs(record: dict[str, Any], proposal: Proposal) -> bool:

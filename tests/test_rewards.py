@@ -104,12 +104,12 @@ def test_hle_tau_and_transform_follow_the_metric():
     h = history_of([-0.9, -0.6, -0.8])
     assert hle_tau(h, ACC) == 0.3
     y = np.array([-0.9, -0.6])  # accuracies 0.9 and 0.6 -> errors 0.1 and 0.4
-    assert hle_transform(h, ACC)(y) == pytest.approx([hle(0.1, 0.3), 0.4])
+    assert hle_transform(h, ACC)[0](y) == pytest.approx([hle(0.1, 0.3), 0.4])
     lh = history_of([0.5, 0.8, 0.2, 0.4, 1.0, 3.0], n_init=5)
     assert hle_tau(lh, LOSS) == pytest.approx(0.5)
     expected = [3.0, math.log10(0.05) + 0.5 - math.log10(0.5)]
-    assert hle_transform(lh, LOSS)(np.array([3.0, 0.05])) == pytest.approx(expected)
-    assert hle_transform(h, None)(y) == pytest.approx(y)  # negative losses without a metric: identity
+    assert hle_transform(lh, LOSS)[0](np.array([3.0, 0.05])) == pytest.approx(expected)
+    assert hle_transform(h, None)[0](y) == pytest.approx(y)  # negative losses without a metric: identity
 
 
 def test_hle_arms_are_registered_and_wrap_their_model():
@@ -128,12 +128,14 @@ def test_gaussian_copula_keeps_order_averages_ties_and_ignores_outliers():
     assert np.allclose(gaussian_copula(y * 1000 + 5), z)  # invariant to monotone rescaling
 
 
-def test_gp_arms_model_the_copula_rf_and_hle_arms_do_not():
+def test_gp_arms_model_their_output_transform_and_hle_arms_their_own():
     history = History(1)
     for i, loss in enumerate([0.5, 3.0, 1e6]):
         history.append(Trial(0, i, "X", {"a": i}, "complete", value=loss, loss=loss), np.array([i / 3]))
-    assert np.allclose(make_arm("GP", "EI")._targets(history), gaussian_copula(history.y))
-    assert np.allclose(make_arm("RF", "EI")._targets(history), history.y)
+    assert np.allclose(make_arm("GP", "EI", options={"gp_output": "copula"})._targets(history)[0],
+                       gaussian_copula(history.y))
+    assert np.allclose(make_arm("RF", "EI", options={"rf_output": "raw"})._targets(history)[0], history.y)
     hle_arm = make_arm("GP-HLE", "EI")
-    hle_arm.inner.transform = hle_transform(history, None)
-    assert np.allclose(hle_arm.inner._targets(history), hle(history.y, float(np.median(history.y))))
+    hle_arm.inner.transform, hle_arm.inner.transform_key = hle_transform(history, None)
+    targets, key = hle_arm.inner._targets(history)
+    assert np.allclose(targets, hle(history.y, float(np.median(history.y)))) and key.startswith("hle:")

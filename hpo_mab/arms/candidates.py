@@ -41,7 +41,10 @@ class Candidates:
 
     space: Space
 
-    def pool(self, history: History, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    def pool(self, history: History, rng: np.random.Generator,
+             neighbours: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Encoded points to score and their table rows (None off tables); `neighbours`: local points per
+        best point (None: the candidates' own default)."""
         raise NotImplementedError
 
     def random(self, rng: np.random.Generator, history: History) -> Nominee:
@@ -76,8 +79,9 @@ class TableCandidates(Candidates):
     a brute-force scan of 62,208 rows for five best points took about 60 ms a step, the tree about 1 ms.
     """
 
-    def __init__(self, space: Space, encoded: np.ndarray, configs) -> None:
+    def __init__(self, space: Space, encoded: np.ndarray, configs, neighbours: int = NEIGHBOURS) -> None:
         self.space = space
+        self.neighbours = neighbours
         self.encoded = encoded
         self._configs = configs  # callable row -> Config
         self.n_rows = encoded.shape[0]
@@ -115,8 +119,10 @@ class TableCandidates(Candidates):
         self._mask_len = len(history.trials)
         return self._mask
 
-    def pool(self, history: History, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def pool(self, history: History, rng: np.random.Generator,
+             neighbours: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A fresh random subset of unused rows plus the unused neighbours of the best points."""
+        neighbours = self.neighbours if neighbours is None else neighbours
         free_count = self.n_rows - len(history.visited_rows)
         if free_count <= 2 * POOL_SIZE:
             rows = self.unused(history)
@@ -126,8 +132,8 @@ class TableCandidates(Candidates):
             draw = draw[np.sort(first)]  # distinct, in random order
             rows = draw[~self.visited_mask(history)[draw]][:POOL_SIZE]
             best = top_points(history)
-            if len(best):
-                rows = np.unique(np.concatenate([rows, *self.near_unused(best, NEIGHBOURS, history)]))
+            if len(best) and neighbours > 0:
+                rows = np.unique(np.concatenate([rows, *self.near_unused(best, neighbours, history)]))
         return self.encoded[rows], rows
 
     def random(self, rng: np.random.Generator, history: History) -> Nominee:
@@ -165,15 +171,17 @@ class TableCandidates(Candidates):
 class ContinuousCandidates(Candidates):
     """A fresh Sobol sample of the cube at each step plus perturbations around the best points."""
 
-    def __init__(self, space: Space, n_sobol: int = 1024, n_local: int = 200, scale: float = 0.05) -> None:
+    def __init__(self, space: Space, n_sobol: int = 1024, n_local: int = NEIGHBOURS, scale: float = 0.05) -> None:
         self.space = space
         self.n_sobol, self.n_local, self.scale = n_sobol, n_local, scale
 
-    def pool(self, history: History, rng: np.random.Generator) -> tuple[np.ndarray, None]:
+    def pool(self, history: History, rng: np.random.Generator,
+             neighbours: int | None = None) -> tuple[np.ndarray, None]:
+        n_local = self.n_local if neighbours is None else neighbours
         parts = [self.space.sobol(self.n_sobol, rng)]
         best = top_points(history)
-        if len(best):
-            centre = best[rng.integers(len(best), size=self.n_local)]
+        if len(best) and n_local > 0:
+            centre = best[rng.integers(len(best), size=n_local)]
             noisy = np.clip(centre + rng.normal(0.0, self.scale, centre.shape), 0.0, 1.0)
             parts.append(self.space.snap(noisy))
         return np.vstack(parts), None

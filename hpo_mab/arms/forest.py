@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpo_mab.arms.gp import ModelFitError
+
 N_TREES = 16  # SMAC3 uses 10; 32 trees cost 0.12 s a proposal at 800 points (target 0.1 s)
 
 
 class Forest:
     """scikit-learn's forest; the std of the per-tree predictions is the model's uncertainty."""
 
-    def __init__(self, seed: int, n_trees: int = N_TREES) -> None:
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, rng: np.random.Generator, n_trees: int = N_TREES) -> None:
+        self.rng = rng
         self.n_trees = n_trees
         self.trees: list = []
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Forest:
-        self.mean_, self.std_ = float(np.mean(y)), float(np.std(y)) or 1.0
         from sklearn import config_context  # imported here: scikit-learn costs ~0.5 s to import
         from sklearn.tree import DecisionTreeRegressor
 
-        ys = (y - self.mean_) / self.std_
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.mean_, self.std_ = float(np.mean(y)), float(np.std(y)) or 1.0
+            ys = (y - self.mean_) / self.std_
+        if not (np.all(np.isfinite(ys)) and np.all(np.isfinite(x))):
+            raise ModelFitError("targets overflow when standardised")
         x = np.ascontiguousarray(x, dtype=np.float32)
         n = len(y)
         self.trees = []

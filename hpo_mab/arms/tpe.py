@@ -1,11 +1,20 @@
 """Tree-structured Parzen estimator (Bergstra et al. 2011), multivariate kernels (Falkner et al. 2018;
-Watanabe 2023), over the unit-cube encoding.
+Watanabe 2023, "Tree-structured Parzen estimator: understanding its algorithm components"), over the
+unit-cube encoding.
 
-The best gamma(n) = min(ceil(0.25 n), 25) observations form l(x), the rest g(x); each is a uniform
-mixture of one kernel per observation plus a flat prior component. Numeric dimensions use Gaussian
-kernels with Scott-style bandwidth 0.2 n^(-1/(d+4)); a categorical's kernel keeps 80% of its mass on the
-observed value. Candidates are ranked by log l(x) - log g(x). Every density is evaluated with matrix
-products so that 2,000 candidates against 800 observations take milliseconds.
+Choices, each as Optuna's TPESampler does unless measured otherwise (experiments/synthetic.py):
+- split: the best gamma(n) = min(ceil(0.1 n), 25) observations form l(x), the rest g(x) (Optuna; Hyperopt's
+  ceil(0.25 sqrt(n)) is the option `gamma="sqrt"`).
+- each density is a mixture of one kernel per observation, equally weighted, plus one prior component: a
+  normal centred on the cube with sigma 1 per numeric dimension and uniform over a categorical's values,
+  truncated to the cube and normalised there like every kernel, and drawn from like every kernel.
+- numeric bandwidth per dimension: Scott's rule on the observations' own spread,
+  1.06 min(std, IQR/1.34) n^(-1/(d+4)), clipped below at 1/min(100, n + 1) of the range (Optuna's "magic
+  clip") and above at 1; the option `bandwidth="fixed"` is Optuna's multivariate 0.2 n^(-1/(d+4)).
+- a categorical's kernel keeps `CATEGORICAL_KEEP` of its mass on the observed value.
+- candidates are drawn from l(x) and ranked by log l(x) - log g(x).
+Every density is evaluated with matrix products so that 2,000 candidates against 800 observations take
+milliseconds.
 """
 
 from __future__ import annotations
@@ -17,27 +26,42 @@ from scipy.special import ndtr, ndtri
 
 from hpo_mab.space import Space
 
-GAMMA = 0.25  # Hyperopt's default; on Branin (30 evaluations, 6 seeds) 0.25 gave 0.70, 0.15 gave 0.75, 0.1 gave 1.10
 CATEGORICAL_KEEP = 0.8
 PRIOR_SIGMA = 1.0
+GAMMA = "linear"
+BANDWIDTH = "scott"
 
 
-def n_good(n: int) -> int:
-    return max(1, min(math.ceil(GAMMA * n), 25))
+def n_good(n: int, gamma: str = GAMMA) -> int:
+    """Size of the good group: Optuna's min(ceil(0.1 n), 25) or Hyperopt's ceil(0.25 sqrt(n))."""
+    if gamma == "sqrt":
+        return max(1, min(math.ceil(0.25 * math.sqrt(n)), n))
+    return max(1, min(math.ceil(0.1 * n), 25))
 
 
 class ParzenEstimator:
-    """A product-kernel mixture over encoded points of one Space."""
+    """A product-kernel mixture over encoded points of one Space, with a prior component."""
 
-    def __init__(self, space: Space, points: np.ndarray) -> None:
+    def __init__(self, space: Space, points: np.ndarray, bandwidth: str = BANDWIDTH) -> None:
         self.space = space
         self.points = points
         widths = [p.width for p in space.params]
         is_choice = np.array([p.kind == "choice" for p in space.params])
         self.numeric_dims = np.flatnonzero(~is_choice[space.dim_owner])
         self.choice_params = [(int(np.sum(widths[:i])), w) for i, (w, c) in enumerate(zip(widths, is_choice)) if c]
-        d = len(space.params)
-        self.sigma = 0.2 * max(len(points), 1) ** (-1.0 / (d + 4))
+        self.sigma = self._bandwidths(len(space.params), bandwidth)
+
+    def _bandwidths(self, d: int, rule: str) -> np.ndarray:
+        n = max(len(self.points), 1)
+        k = self.numeric_dims.size
+        if rule == "fixed" or len(self.points) < 2:
+            return np.full(k, 0.2 * n ** (-1.0 / (d + 4)))
+        x = self.points[:, self.numeric_dims]
+        iqr = np.subtract(*np.percentile(x, [75, 25], axis=0))
+        spread = np.minimum(np.std(x, axis=0), iqr / 1.34)
+        spread = np.where(spread > 0, spread, np.std(x, axis=0))
+        sigma = 1.06 * spread * n ** (-1.0 / (d + 4))
+        return np.clip(sigma, 1.0 / min(100, n + 1), 1.0)
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
         """Log density at each row of `x`."""
@@ -45,12 +69,15 @@ class ParzenEstimator:
         logk = np.zeros((len(x), n))
         prior = np.zeros(len(x))
         if self.numeric_dims.size:
-            a, b = x[:, self.numeric_dims] / self.sigma, self.points[:, self.numeric_dims] / self.sigma
+            s = self.sigma
+            a, b = x[:, self.numeric_dims] / s, self.points[:, self.numeric_dims] / s
             sq = np.sum(a * a, 1)[:, None] + np.sum(b * b, 1)[None, :] - 2.0 * a @ b.T
-            logk -= 0.5 * np.maximum(sq, 0.0) + self.numeric_dims.size * math.log(self.sigma * math.sqrt(2 * math.pi))
-            logk -= self._log_mass_inside()[None, :]
+            logk -= 0.5 * np.maximum(sq, 0.0) + np.sum(np.log(s * math.sqrt(2 * math.pi)))
+            logk -= _log_mass_inside(self.points[:, self.numeric_dims], s)[None, :]
             pz = (x[:, self.numeric_dims] - 0.5) / PRIOR_SIGMA
             prior -= 0.5 * np.sum(pz * pz, 1) + self.numeric_dims.size * math.log(PRIOR_SIGMA * math.sqrt(2 * math.pi))
+            prior -= _log_mass_inside(np.full((1, self.numeric_dims.size), 0.5), np.full(self.numeric_dims.size,
+                                                                                         PRIOR_SIGMA))[0]
         for start, width in self.choice_params:
             other = (1.0 - CATEGORICAL_KEEP) / width
             match = x[:, start : start + width] @ self.points[:, start : start + width].T
@@ -58,29 +85,37 @@ class ParzenEstimator:
             prior -= math.log(width)
         return _logsumexp_rows(np.column_stack([logk, prior])) - math.log(n + 1)
 
-    def _log_mass_inside(self) -> np.ndarray:
-        """Log of each kernel's mass inside [0, 1] (kernels are truncated to the cube)."""
-        centre = self.points[:, self.numeric_dims]
-        mass = ndtr((1.0 - centre) / self.sigma) - ndtr(-centre / self.sigma)
-        return np.sum(np.log(np.maximum(mass, 1e-300)), axis=1)
-
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw encoded points from the mixture's observation kernels, truncated to the cube.
+        """Draw encoded points from the mixture (observation kernels and prior), truncated to the cube.
 
         Inverse-CDF sampling of the truncated normal, Phi^-1(Phi(a) + u (Phi(b) - Phi(a))), rather than
         scipy.stats.truncnorm.rvs, whose per-call overhead was 1.5 ms of a 4.2 ms TPE proposal (fcnet-protein,
-        50 observations). sigma >= 0.1 here, so a and b stay within +-10 and the inversion is accurate.
+        50 observations). Bandwidths are at least 0.01 and the prior's sigma 1, so a and b stay within
+        +-100 sigma and the inversion is accurate.
         """
-        centre = self.points[rng.integers(len(self.points), size=size)].copy()
-        mu = centre[:, self.numeric_dims]
-        low, high = ndtr(-mu / self.sigma), ndtr((1.0 - mu) / self.sigma)
-        u = low + rng.random(mu.shape) * (high - low)
-        centre[:, self.numeric_dims] = mu + self.sigma * ndtri(np.clip(u, 1e-300, 1.0 - 1e-16))
+        n = len(self.points)
+        which = rng.integers(n + 1, size=size)  # n: the prior component
+        from_prior = which == n
+        centre = self.points[np.minimum(which, n - 1)].copy()
+        sigma = np.tile(self.sigma, (size, 1))
+        if self.numeric_dims.size:
+            mu = centre[:, self.numeric_dims]
+            mu[from_prior] = 0.5
+            sigma[from_prior] = PRIOR_SIGMA
+            low, high = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
+            u = low + rng.random(mu.shape) * (high - low)
+            centre[:, self.numeric_dims] = mu + sigma * ndtri(np.clip(u, 1e-300, 1.0 - 1e-16))
         for start, width in self.choice_params:
-            flip = rng.random(size) > CATEGORICAL_KEEP
+            flip = (rng.random(size) > CATEGORICAL_KEEP) | from_prior
             block = centre[:, start : start + width]
             block[flip] = np.eye(width)[rng.integers(width, size=int(flip.sum()))]
         return self.space.snap(np.clip(centre, 0.0, 1.0))
+
+
+def _log_mass_inside(centre: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Log of each kernel's mass inside [0, 1] (kernels are truncated to the cube)."""
+    mass = ndtr((1.0 - centre) / sigma) - ndtr(-centre / sigma)
+    return np.sum(np.log(np.maximum(mass, 1e-300)), axis=1)
 
 
 def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
@@ -89,14 +124,15 @@ def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
     return np.log(np.sum(np.exp(a - top), axis=1)) + top[:, 0]
 
 
-def tpe_scores(space: Space, x_obs: np.ndarray, y_obs: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+def split_densities(space: Space, x_obs: np.ndarray, y_obs: np.ndarray, gamma: str = GAMMA,
+                    bandwidth: str = BANDWIDTH) -> tuple[ParzenEstimator, ParzenEstimator]:
+    """l(x) over the best n_good(n) observations and g(x) over the rest, each built once."""
+    order = np.argsort(y_obs, kind="stable")
+    k = n_good(len(y_obs), gamma)
+    return (ParzenEstimator(space, x_obs[order[:k]], bandwidth),
+            ParzenEstimator(space, x_obs[order[k:]], bandwidth))
+
+
+def tpe_scores(good: ParzenEstimator, bad: ParzenEstimator, candidates: np.ndarray) -> np.ndarray:
     """log l(x) - log g(x) for each candidate (larger is better)."""
-    order = np.argsort(y_obs, kind="stable")
-    k = n_good(len(y_obs))
-    good, bad = ParzenEstimator(space, x_obs[order[:k]]), ParzenEstimator(space, x_obs[order[k:]])
     return good.log_pdf(candidates) - bad.log_pdf(candidates)
-
-
-def good_density(space: Space, x_obs: np.ndarray, y_obs: np.ndarray) -> ParzenEstimator:
-    order = np.argsort(y_obs, kind="stable")
-    return ParzenEstimator(space, x_obs[order[: n_good(len(y_obs))]])

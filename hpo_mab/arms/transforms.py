@@ -74,12 +74,12 @@ def hle_tau(history: History, metric: Any) -> float:
     return float(np.median(errors(np.asarray(losses), metric))) if losses else float("nan")
 
 
-def hle_transform(history: History, metric: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """The loss -> HLE(error) map for this history (the identity where tau is not positive)."""
+def hle_transform(history: History, metric: Any) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """The loss -> HLE(error) map for this history (the identity where tau is not positive), and its key."""
     tau = hle_tau(history, metric)
     if not (np.isfinite(tau) and tau > 0):
-        return lambda y: np.asarray(y, dtype=float)
-    return lambda y: np.asarray(hle(errors(y, metric), tau), dtype=float)
+        return (lambda y: np.asarray(y, dtype=float)), "hle:identity"
+    return (lambda y: np.asarray(hle(errors(y, metric), tau), dtype=float)), f"hle:{tau!r}"
 
 
 class HLEArm:
@@ -93,5 +93,5 @@ class HLEArm:
 
     def propose(self, space: Space, history: History, candidates: Candidates,
                 rng: np.random.Generator) -> Nominee:
-        self.inner.transform = hle_transform(history, self.metric)
+        self.inner.transform, self.inner.transform_key = hle_transform(history, self.metric)
         return self.inner.propose(space, history, candidates, rng)
