@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from hpo_mab.arms import Arm, Candidates, ContinuousCandidates, Nominee, make_arm
+from hpo_mab.arms.base import check_arm_options
 from hpo_mab.arms.fits import SharedFits, child_generator
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE
 from hpo_mab.errors import HpoError
@@ -126,6 +127,8 @@ class Optimizer:
             inner = getattr(arm, "inner", arm)
             if hasattr(inner, "fits"):
                 inner.fits = self.fits
+        if hasattr(self.strategy, "use_fits"):  # GP-Hedge judges with the GP arms' own fit
+            self.strategy.use_fits(self.fits, check_arm_options(arm_options)["gp_output"])
         self.strategy_rng = np.random.default_rng(strategy_seq)
         self.n_init = n_initial(space) if n_init is None else n_init
         self._init_points = space.sobol(self.n_init, np.random.default_rng(init_seq))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hpo_mab.arms import Nominee
+from hpo_mab.arms.outputs import OUTPUTS
 from hpo_mab.cli import main, parse_arms
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
@@ -18,6 +19,7 @@ from hpo_mab.runner import Settings, run_experiment, strip_wall_clock
 from hpo_mab.space import Param, Space
 from hpo_mab.strategies import STRATEGIES, Budget, StrategyContext
 from hpo_mab.strategies.epsilon_greedy import budget_epsilon, step_epsilon
+from hpo_mab.strategies.gp_hedge import monotone_inverse
 from hpo_mab.strategies.greedy_time import clock_epsilon, sqrt_epsilon
 from hpo_mab.strategies.hedge import hedge_eta, mid_rank
 from hpo_mab.strategies.knockout import phase_ends, ranks
@@ -173,10 +175,29 @@ def test_gp_hedge_credits_every_nominee_with_one_gps_prediction():
     noms = _nominees({"A": (0.5, 1, 0), "B": (0.5, 1, 0), "C": (0.95, 1, 0)})
     arm = s.select(ARMS3, feed.history, rng, noms)
     s.update(feed.trial(arm, 0.85, x=(0.45, 1.0, 0.0)), feed.history, noms)
-    mean, _ = s.gp.predict(np.vstack([noms[a].x for a in ARMS3]))
-    predicted_acc = -(mean * s.gp.std_ + s.gp.mean_)
-    assert s.gains == pytest.approx(predicted_acc)  # plain reward of an accuracy = the accuracy
+    gp = s.fits.get("GP", "tail", feed.history, OUTPUTS["tail"](feed.history.y))  # the arms' shared fit
+    mean, _ = gp.predict(np.vstack([noms[a].x for a in ARMS3]))
+    predicted_loss = monotone_inverse(mean * gp.std_ + gp.mean_, OUTPUTS["tail"](feed.history.y), feed.history.y)
+    assert s.gains == pytest.approx(-predicted_loss)  # plain reward of an accuracy = the accuracy
     assert s.gains[0] == s.gains[1] and s.gains[0] > s.gains[2]
+
+
+def test_monotone_inverse_undoes_the_output_transform_on_the_data_and_extends_it_linearly():
+    losses = np.array([0.2, 0.5, 3.0, 40.0, 0.21])
+    targets = OUTPUTS["tail"](losses)
+    assert monotone_inverse(targets, targets, losses) == pytest.approx(losses)
+    low, high = monotone_inverse(np.array([targets.min() - 1.0, targets.max() + 1.0]), targets, losses)
+    assert low < losses.min() and high > losses.max()
+
+
+def test_gp_hedge_judges_with_the_portfolios_shared_fit():
+    space = Space([Param("x", "uniform", low=0.0, high=1.0)])
+    opt = Optimizer(space, mode="DIV", spec="BO-HEDGE", arms=[("GP", "EI"), ("TPE", None)], seed=0, n_init=3)
+    assert opt.strategy.fits is opt.fits and opt.strategy.output == "tail"
+    for _ in range(6):
+        cfg = opt.ask()
+        opt.tell(cfg, (cfg["x"] - 0.3) ** 2)
+    assert set(opt.fits._models) == {("GP", "tail")}  # the GP arm and the judge: one model
 
 
 def test_oracle_variants_need_a_table():

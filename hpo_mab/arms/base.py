@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -60,6 +61,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "acq_starts": 10,       # starts of the GP's continuous acquisition search (0: score the pool only)
     "tpe_gamma": "linear",  # TPE's good fraction: "linear" (Optuna) or "sqrt" (Hyperopt)
     "tpe_bandwidth": "scott",  # TPE's numeric bandwidth: "scott" (the data's spread) or "fixed" (Optuna's)
+    "tpe_kernel": "multivariate",  # TPE's densities: "multivariate" (product kernels) or "univariate"
+    "tpe_bandwidth_factor": 0.6,  # multiplies TPE's numeric bandwidths (tpe.BANDWIDTH_FACTOR)
 }
 ARM_OPTIONS = (*DEFAULT_OPTIONS, "neighbours")
 
@@ -73,9 +76,13 @@ def check_arm_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
         merged[key] = value
     for key in ("gp_output", "rf_output"):
         output_transform(merged[key])
-    for key, valid in (("tpe_gamma", ("linear", "sqrt")), ("tpe_bandwidth", ("scott", "fixed"))):
+    for key, valid in (("tpe_gamma", ("linear", "sqrt")), ("tpe_bandwidth", ("scott", "fixed")),
+                       ("tpe_kernel", ("multivariate", "univariate"))):
         if merged[key] not in valid:
             raise HpoError(f"arm option {key!r} must be one of {', '.join(valid)}, but got {merged[key]!r}")
+    factor = merged["tpe_bandwidth_factor"]
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < math.inf:
+        raise HpoError(f"arm option 'tpe_bandwidth_factor' must be a positive number, but got {factor!r}")
     for key in ("acq_starts", "neighbours"):
         value = merged.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -181,7 +188,8 @@ class TPEArm:
         if history.n_finished < MIN_OBSERVATIONS:
             return random_fallback(candidates, history, rng, "too few observations")
         y = history.y if self.transform is None else self.transform(history.y)
-        good, bad = split_densities(space, history.X, y, self.options["tpe_gamma"], self.options["tpe_bandwidth"])
+        good, bad = split_densities(space, history.X, y, self.options["tpe_gamma"], self.options["tpe_bandwidth"],
+                                    self.options["tpe_kernel"], self.options["tpe_bandwidth_factor"])
         draws = good.sample(self.n_draws, rng)
         rows = None
         if isinstance(candidates, TableCandidates):

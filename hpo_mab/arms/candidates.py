@@ -17,11 +17,10 @@ from hpo_mab.space import Config, Space
 
 POOL_SIZE = 2000
 # Unused rows nearest to each of the TOP_POINTS best points, added to the pool: the local half of the
-# acquisition search. 200 rather than 50: median normalised regret over 8 seeds at the default budget,
-# GP-EI (copula) on fcnet-protein 0.065 -> 0.025 and nb201-cifar100 0.092 -> 0.024, RF-EI on fcnet-protein
-# 0.029 -> 0.010, but on nb201-cifar100 0.022 -> 0.033 (mean 0.083 -> 0.057); digits-lenet unchanged
-# (`experiments/gp_output_transform.py`, results/gp_output_transform.txt). A random pool of all 62,208
-# rows was worse (GP-EI 0.13 on fcnet-protein): EI over a wide pool chases empty corners.
+# acquisition search (the arm option `neighbours`). 200 rather than 50 was measured in issue 2 with the
+# earlier GP (GP-EI median normalised regret over 8 seeds, fcnet-protein 0.065 -> 0.025, nb201-cifar100
+# 0.092 -> 0.024; that script was replaced by experiments/synthetic.py, which can rerun it with
+# --variant 'n50={"neighbours": 50}' --tables). EI over a random pool of all rows chases empty corners.
 NEIGHBOURS = 200
 TOP_POINTS = 5
 

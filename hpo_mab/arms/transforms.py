@@ -35,11 +35,11 @@ TAU_BOUNDED = 0.3
 def gaussian_copula(y: np.ndarray) -> np.ndarray:
     """Ranks mapped to standard-normal quantiles, Phi^-1((rank - 0.5) / n), ties averaged.
 
-    The GP arms model this instead of the raw loss (Salinas, Shen & Perrone, "A quantile-based approach for
-    hyperparameter transfer learning", ICML 2020; Syne Tune's copula GP): tables have heavy tails (fcnet-slice
-    losses run from 2e-4 to 4e7), and one outlier standardised into the GP flattens every good value. GP-EI,
-    median normalised regret over 8 seeds at the default budget, raw -> copula: fcnet-protein 0.078 -> 0.065,
-    nb201-cifar100 0.12 -> 0.09, digits-lenet 0.036 -> 0.023 (`experiments/gp_output_transform.py`).
+    One of the arms' output transforms (`outputs.OUTPUTS`; Salinas, Shen & Perrone, "A quantile-based
+    approach for hyperparameter transfer learning", ICML 2020; Syne Tune's copula GP): immune to heavy tails
+    (fcnet-slice losses run from 2e-4 to 4e7), but blind to how much better the best values are, which stalls
+    a GP near the optimum of a smooth function (experiments/results/synthetic/dev_sweep.txt). The forest
+    arms model it by default; the GP arms model `tail`.
     """
     y = np.asarray(y, dtype=float)
     return ndtri((rankdata(y) - 0.5) / len(y))

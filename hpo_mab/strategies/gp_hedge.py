@@ -1,11 +1,12 @@
 """GP-Hedge (Hoffman, Brochu & de Freitas, UAI 2011) and its log-error and oracle variants.
 
 At each step every arm nominates a candidate (the optimizer asks them); one nominee is drawn with
-p_i proportional to exp(eta (g_i - max g)), eta = 0.1 by default (option "eta"). After the evaluation a
-GP fitted on every finished observation (one GaussianProcess kept across steps for its warm start)
-predicts each nominee's loss; g_i adds the reward of its own nominee's prediction, the same GP for every
-arm so that the gains share one scale. The predicted loss goes back to the metric's value and through the
-plain reward (BO-HEDGE) or the LE reward (BO-HEDGE-LE) of `rewards`.
+p_i proportional to exp(eta (g_i - max g)), eta = 0.1 by default (option "eta"). After the evaluation the
+judge, the GP that the GP arms use (the portfolio's shared fit of the same output transform, `arms.fits`),
+predicts each nominee's target; the prediction goes back to a loss through the transform's monotone
+inverse (interpolated between the observed losses, linear beyond them), and g_i adds the reward of its own
+nominee's predicted loss: the same GP for every arm, so that the gains share one scale. How much the judge
+favours the GP arms' own nominees is measured by experiments/judge_bias.py.
 
 The oracle variants BO-HEDGE-T and BO-HEDGE-LET credit each nominee with its true table value
 (`context.oracle(row)`) instead of the GP's prediction: they peek at the table, so reports label them
@@ -20,12 +21,30 @@ from typing import Any
 import numpy as np
 
 from hpo_mab.arms import Nominee
-from hpo_mab.arms.gp import GaussianProcess, ModelFitError
+from hpo_mab.arms.fits import SharedFits
+from hpo_mab.arms.gp import ModelFitError
+from hpo_mab.arms.outputs import output_transform
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
 from hpo_mab.strategies.base import BaseStrategy, StrategyContext, draw, hedge_probabilities, rounded
 
 MIN_OBSERVATIONS = 2
+
+
+def monotone_inverse(t: np.ndarray, targets: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    """Losses of targets `t` under the monotone map losses -> targets seen on the data: linear
+    interpolation between the observed pairs, linear extrapolation beyond the ends."""
+    order = np.argsort(targets, kind="stable")
+    tx, ly = targets[order], losses[order]
+    tx, first = np.unique(tx, return_index=True)
+    ly = ly[first]
+    if len(tx) == 1:
+        return np.full(len(t), ly[0])
+    out = np.interp(t, tx, ly)
+    low, high = t < tx[0], t > tx[-1]
+    out[low] = ly[0] + (t[low] - tx[0]) * (ly[1] - ly[0]) / (tx[1] - tx[0])
+    out[high] = ly[-1] + (t[high] - tx[-1]) * (ly[-1] - ly[-2]) / (tx[-1] - tx[-2])
+    return out
 
 
 class GPHedge(BaseStrategy):
@@ -38,7 +57,8 @@ class GPHedge(BaseStrategy):
         super().__init__(context)
         self.eta = self.option("eta", 0.1)
         self.gains: np.ndarray = np.zeros(0)
-        self.gp = GaussianProcess(context.space.dim_owner)
+        self.fits: SharedFits | None = None
+        self.output = "tail"
         self.last_rewards: dict[str, float] = {}
 
     def _start(self) -> None:
@@ -52,17 +72,24 @@ class GPHedge(BaseStrategy):
             raise HpoError(f"{self.name} needs every arm's nominee (wants_nominees) but got none")
         return self.arms[draw(self.probabilities(), rng)]
 
+    def use_fits(self, fits: SharedFits, output: str) -> None:
+        """Judge with the portfolio's shared GP fit of the arms' output transform."""
+        self.fits, self.output = fits, output
+
     def nominee_losses(self, nominees: Mapping[str, Nominee], history: History) -> np.ndarray | None:
-        """The GP's predicted loss of each arm's nominee (None if the GP cannot be fitted yet)."""
+        """The judge's predicted loss of each arm's nominee (None if the GP cannot be fitted yet)."""
         if history.n_finished < MIN_OBSERVATIONS:
             return None
+        if self.fits is None:
+            self.fits = SharedFits(self.context.space, np.random.SeedSequence(0))
         x = np.vstack([nominees[a].x for a in self.arms])
+        targets = output_transform(self.output)(history.y)
         try:
-            self.gp.fit(np.asarray(history.X), np.asarray(history.y))
-            mean, _ = self.gp.predict(x)
-        except (ModelFitError, np.linalg.LinAlgError, ValueError):
+            gp = self.fits.get("GP", self.output, history, targets)
+            mean, _ = gp.predict(x)
+        except (ModelFitError, np.linalg.LinAlgError, FloatingPointError):
             return None
-        losses = mean * self.gp.std_ + self.gp.mean_
+        losses = monotone_inverse(mean * gp.std_ + gp.mean_, targets, np.asarray(history.y))
         return losses if np.all(np.isfinite(losses)) else None
 
     def update(self, trial: Trial, history: History, nominees: Mapping[str, Nominee] | None = None) -> None:
