@@ -91,8 +91,8 @@ def test_three_gp_arms_share_one_fit_per_step():
     before = opt.fits.fit_count
     for _ in range(3):
         cfg = opt.ask()  # every arm nominates: three GP arms, one fit
-        opt.tell(cfg, (cfg["x"] - 0.3) ** 2 + cfg["y"])
-    assert opt.fits.fit_count - before == 3
+        opt.tell(cfg, (cfg["x"] - 0.3) ** 2 + cfg["y"])  # the judge scores them with the next step's fit
+    assert opt.fits.fit_count - before == 4  # one fit per history length: 4, 5, 6 and 7 observations
 
 
 def test_adding_an_arm_changes_no_other_arms_draws():
