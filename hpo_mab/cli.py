@@ -342,7 +342,7 @@ def _write_outputs(outdir: Path, settings, table) -> None:
     frame = write_trials_csv(outdir / "journal.jsonl", outdir / "trials.csv")
     if len(frame):
         plot_convergence(frame, outdir / "convergence.png", settings.describe(), table.metric.name,
-                         table.metric.direction == "max")
+                         table.metric.sense.maximised)
 
 
 def _progress(total: float, enabled: bool, desc: str):

@@ -1,16 +1,65 @@
-"""The trial record and the append-only history that arms and strategies read."""
+"""The trial record, the append-only history that arms and strategies read, and the metric's direction.
+
+Everything inside hpo_mab minimises a loss. `Direction` is the one place where a maximised metric's sign
+flips: a value in the metric's own units becomes the loss when it enters a `Trial` (`to_loss`) and
+turns back for reports (`from_loss`); nothing else compares values by direction.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from hpo_mab.errors import HpoError
 from hpo_mab.space import Config
+
+V = TypeVar("V", float, np.ndarray)
 
 STATES = ("init", "complete", "stopped", "failed")
 FINISHED = ("init", "complete")
+
+
+@dataclass(frozen=True)
+class Direction:
+    """Whether a metric is minimised (`min`) or maximised (`max`); maps its values to losses and back."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in ("min", "max"):
+            raise HpoError(f"direction must be 'min' or 'max', but got {self.name!r}")
+
+    @property
+    def maximised(self) -> bool:
+        return self.name == "max"
+
+    def to_loss(self, value: V) -> V:
+        """The minimised loss of a value in the metric's units (scalars and arrays alike)."""
+        return -value if self.maximised else value
+
+    def from_loss(self, loss: V) -> V:
+        """The value in the metric's units of a minimised loss."""
+        return -loss if self.maximised else loss
+
+    def reached(self, value: float, goal: float) -> bool:
+        """Whether `value` is at least as good as `goal` (NaN never is)."""
+        return bool(self.to_loss(value) <= self.to_loss(goal))
+
+
+MINIMISE, MAXIMISE = Direction("min"), Direction("max")
+
+
+def direction_of(name: str | Direction) -> Direction:
+    """The Direction named `min` or `max` (a Direction passes through); anything else raises HpoError."""
+    if isinstance(name, Direction):
+        return name
+    if name == "min":
+        return MINIMISE
+    if name == "max":
+        return MAXIMISE
+    return Direction(name)  # raises with the value received
 
 
 @dataclass(frozen=True)

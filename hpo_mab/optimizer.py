@@ -21,7 +21,7 @@ from hpo_mab.arms.base import check_arm_options
 from hpo_mab.arms.fits import SharedFits, child_generator
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE
 from hpo_mab.errors import HpoError
-from hpo_mab.history import FINISHED, History, Trial
+from hpo_mab.history import FINISHED, Direction, History, Trial, direction_of
 from hpo_mab.space import Config, Space
 from hpo_mab.strategies import Budget, SingleArm, Strategy, StrategyContext
 
@@ -101,21 +101,23 @@ def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str |
 class Optimizer:
     """Ask/tell over a Space; the runner and a user's own loop both use it."""
 
-    def __init__(self, space: Space, mode: str = DEFAULT_MODE, spec: str | None = None, direction: str = "min",
+    def __init__(self, space: Space, mode: str = DEFAULT_MODE, spec: str | None = None,
+                 direction: str | Direction = "min",
                  seed: int | np.random.SeedSequence = 0, candidates: Candidates | None = None,
                  arms: Sequence[tuple[str, str | None]] | None = None, run: int = 0,
                  n_init: int | None = None, metric: Any = None, oracle: Callable[[int], float] | None = None,
                  strategy_options: Mapping[str, Any] | None = None, budget: Budget | None = None,
                  arm_options: Mapping[str, Any] | None = None) -> None:
-        if direction not in ("min", "max"):
-            raise HpoError(f"direction must be 'min' or 'max', but got {direction!r}")
+        self.sense = direction_of(direction)  # maps told values to minimised losses and back
         _check_arguments(space, mode, seed, run, n_init)
+        if metric is not None and getattr(metric, "direction", self.sense.name) != self.sense.name:
+            raise HpoError(f"direction {self.sense.name!r} contradicts the metric's direction {metric.direction!r}")
         if arms is None and mode.upper() == "DIV":
             arms = DEFAULT_ARMS
         self._ask_rng = np.random.default_rng(_child(seed, 1000))  # ask()'s draws for distinct pending asks
-        self.space, self.direction, self.run = space, direction, run
+        self.space, self.direction, self.run = space, self.sense.name, run
         self.candidates = candidates or ContinuousCandidates(space)
-        context = StrategyContext(space, direction, metric, oracle, options=strategy_options, budget=budget)
+        context = StrategyContext(space, self.sense.name, metric, oracle, options=strategy_options, budget=budget)
         self.arms, self.strategy = build_portfolio(mode, spec, arms, context, arm_options)
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         init_seq, arm_seq, strategy_seq = seq.spawn(3)
@@ -193,7 +195,7 @@ class Optimizer:
     def make_trial(self, proposal: Proposal, value: float | None, **fields: Any) -> Trial:
         """A Trial for `proposal` with its final `value` (None or NaN: failed)."""
         bad = value is None or not math.isfinite(float(value))
-        loss = None if bad else (-float(value) if self.direction == "max" else float(value))
+        loss = None if bad else self.sense.to_loss(float(value))
         if "state" not in fields:
             fields["state"] = "failed" if bad else ("init" if proposal.arm == INIT_ARM else "complete")
         best = self.history.best
@@ -203,8 +205,7 @@ class Optimizer:
             fields["reason"] = "no value" if value is None else f"non-finite value {value}"
         return Trial(run=self.run, number=len(self.history), arm=proposal.arm, config=proposal.config,
                      row=proposal.nominee.row, value=None if bad else float(value), loss=loss,
-                     best_so_far=None if best_loss is None else
-                     (-best_loss if self.direction == "max" else best_loss),
+                     best_so_far=None if best_loss is None else self.sense.from_loss(best_loss),
                      proposal_seconds=proposal.proposal_seconds, info=proposal.info, **fields)
 
     def tell(self, config: Config, value: float | None) -> Trial:

@@ -102,7 +102,7 @@ class Plan:
 def make_optimizer(run: int, seq: np.random.SeedSequence, table: Table, settings: Settings, term: Termination,
                    candidates: TableCandidates) -> Optimizer:
     """The optimizer of one run (also built once by `plan_experiment` to check the arms and the strategy)."""
-    return Optimizer(table.space, settings.mode, settings.spec, table.metric.direction, seed=seq,
+    return Optimizer(table.space, settings.mode, settings.spec, table.metric.sense, seed=seq,
                      candidates=candidates, arms=settings.arms, run=run, metric=table.metric,
                      oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options,
                      budget=Budget(term.budget, term.max_trials), arm_options=settings.arm_options)
@@ -204,7 +204,7 @@ def plan_experiment(settings: Settings, table: Table, outdir: str | Path, resume
     budget = settings.budget if settings.budget is not None else table.default_budget_s
     if settings.goal is not None:
         check_goal(settings.goal, table.metric)
-    term = Termination(settings.criterion, budget, settings.goal, settings.max_trials, table.metric.direction)
+    term = Termination(settings.criterion, budget, settings.goal, settings.max_trials, table.metric.sense)
     seq = np.random.SeedSequence(settings.seed).spawn(1)[0]
     make_optimizer(0, seq.spawn(1)[0], table, settings, term,
                    TableCandidates(table.space, table.encoded, table.config))  # arms and strategy, as a run builds them

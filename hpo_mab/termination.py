@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from hpo_mab.errors import HpoError
+from hpo_mab.history import MINIMISE, Direction, direction_of
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -35,17 +36,19 @@ def check_goal(goal: float, metric) -> None:
 
 @dataclass(frozen=True)
 class Termination:
-    """`criterion` TIME or GOAL; `budget` seconds; `goal` in the metric's units; `max_trials` or None."""
+    """`criterion` TIME or GOAL; `budget` seconds; `goal` in the metric's units, reached as `direction` says;
+    `max_trials` or None."""
 
     criterion: str
     budget: float
     goal: float | None = None
     max_trials: int | None = None
-    direction: str = "min"
+    direction: Direction | str = MINIMISE
 
     def __post_init__(self) -> None:
         if self.criterion not in ("TIME", "GOAL"):
             raise HpoError(f"-e must be TIME or GOAL, but got {self.criterion!r}")
+        object.__setattr__(self, "direction", direction_of(self.direction))  # "min"/"max" become a Direction
         if self.criterion == "GOAL" and self.goal is None:
             raise HpoError("-e GOAL needs a goal: give -eg VALUE (in the metric's own units)")
         if self.goal is not None and not math.isfinite(self.goal):
@@ -58,4 +61,4 @@ class Termination:
     def goal_reached(self, value: float | None) -> bool:
         if self.criterion != "GOAL" or value is None:
             return False
-        return value >= self.goal if self.direction == "max" else value <= self.goal
+        return self.direction.reached(value, self.goal)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from hpo_mab.errors import HpoError
+from hpo_mab.history import Direction, direction_of
 from hpo_mab.space import Config, Space, space_from_dict, space_to_dict
 
 METRIC_KINDS = ("accuracy", "error", "loss")
@@ -49,12 +50,18 @@ class Metric:
         if self.direction not in ("max", "min"):
             raise HpoError(f"metric direction must be 'max' or 'min', but got {self.direction!r}")
 
+    @property
+    def sense(self) -> Direction:
+        """The metric's `Direction`, the one place where a maximised metric's sign flips."""
+        return direction_of(self.direction)
+
     def to_loss(self, value: float | np.ndarray) -> float | np.ndarray:
-        """The minimised internal value: the sign flips once, here, for maximised metrics."""
-        return -value if self.direction == "max" else value
+        """The minimised internal value (`Direction.to_loss`)."""
+        return self.sense.to_loss(value)
 
     def from_loss(self, loss: float | np.ndarray) -> float | np.ndarray:
-        return -loss if self.direction == "max" else loss
+        """The value in the metric's units of a minimised loss (`Direction.from_loss`)."""
+        return self.sense.from_loss(loss)
 
     def error(self, value: float | np.ndarray) -> float | np.ndarray:
         """The error e of issue 3: 1 - accuracy (accuracy/scale), else the error or loss itself."""
@@ -69,7 +76,7 @@ class Metric:
                            f"[{self.lower}, {self.upper if self.upper is not None else 'inf'}]")
 
     def reached(self, value: float, goal: float) -> bool:
-        return value >= goal if self.direction == "max" else value <= goal
+        return self.sense.reached(value, goal)
 
 
 @dataclass
