@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import optuna_distributions, run_optuna_on_table  # noqa: E402
+from peers import run_optuna_on_table  # noqa: E402
 
 from hpo_mab.analysis.metrics import normalised_regret  # noqa: E402
 from hpo_mab.arms import TableCandidates, make_arm  # noqa: E402
@@ -69,27 +69,24 @@ def time_our_arm(table, model, acq, n_obs: int, n_props: int, seed: int) -> list
 
 
 def time_peer(table, name: str, n_obs: int, n_props: int, seed: int) -> list[float]:
-    import optuna
-    from peers import make_sampler
+    from hpo_mab.peers import make_peer  # issue 8: ordered lists as ordered, the evaluated row taught
 
     rng = np.random.default_rng(seed)
     history = observed_history(table, n_obs, rng)
-    dists = optuna_distributions(table)
-    study = optuna.create_study(direction="maximize" if table.metric.direction == "max" else "minimize",
-                                sampler=make_sampler(name, seed))
-    study.add_trials([optuna.trial.create_trial(params=t.config, distributions=dists, value=t.value)
-                      for t in history.trials])
+    peer = make_peer(name, table.space, seed)
+    for t in history.trials:
+        peer.tell(t.config, t.loss)  # observations without asks (a warm start)
     candidates = TableCandidates(table.space, table.encoded, table.config)
     times = []
     for _ in range(n_props):
         start = time.perf_counter()
-        trial = study.ask(dists)
+        config = peer.ask()
         times.append(time.perf_counter() - start)
-        nominee = candidates.nearest(table.space.encode(trial.params), history)
+        nominee = candidates.nearest(table.space.encode(config), history)
         value = float(table.values[nominee.row, 0, -1])
         history.append(Trial(0, len(history), name, nominee.config, "complete", row=nominee.row, value=value,
                              loss=float(table.metric.to_loss(value))), nominee.x)
-        study.tell(trial, value)
+        peer.tell(nominee.config, history.trials[-1].loss)
     return times
 
 

@@ -1,0 +1,47 @@
+"""Peers: other libraries' optimizers behind one ask/tell interface, for comparisons on equal terms.
+
+    peer = make_peer("optuna-tpe", space, seed)         # ask/tell in our configurations
+    run = run_peer_on_table(table, "hyperopt-tpe", seq)  # one seeded run on a lookup table
+
+Names: optuna-tpe (Optuna's TPESampler at its defaults), optuna-tpe-mv (`multivariate=True`), optuna-gp
+(GPSampler), optuna-random (RandomSampler), hyperopt-tpe (Hyperopt's TPE). Optuna and Hyperopt come with
+the `peers` extra (`pip install -c constraints.txt -e '.[peers]'`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hpo_mab.errors import HpoError
+from hpo_mab.peers.base import Peer, same_config, seed_int
+from hpo_mab.peers.table import PeerRun, run_on_table
+from hpo_mab.space import Space
+from hpo_mab.surrogates import Table
+
+PEERS = ("optuna-tpe", "optuna-tpe-mv", "optuna-gp", "hyperopt-tpe", "optuna-random")
+
+__all__ = ["PEERS", "Peer", "PeerRun", "make_peer", "run_on_table", "run_peer_on_table", "same_config", "seed_int"]
+
+
+def make_peer(name: str, space: Space, seed: int | np.random.SeedSequence) -> Peer:
+    """A peer by name over `space`, seeded (an int, or a SeedSequence whose first word is the seed)."""
+    if name == "hyperopt-tpe":
+        from hpo_mab.peers.hyperopt_peer import HyperoptPeer
+
+        return HyperoptPeer(space, seed)
+    if name in PEERS:
+        from hpo_mab.peers.optuna_peer import OptunaPeer
+
+        return OptunaPeer(name, space, seed)
+    raise HpoError(f"unknown peer {name!r}; expected one of {', '.join(PEERS)}")
+
+
+def run_peer_on_table(table: Table, name: str, seq: int | np.random.SeedSequence, budget: float | None = None,
+                      max_trials: int | None = None, run: int = 0) -> PeerRun:
+    """One seeded run of a peer on a table (budget: the table's default); the peer's seed and the evaluation
+    draws are spawned from `seq` as our runner spawns a run's (see `hpo_mab.peers.table`)."""
+    seq = seq if isinstance(seq, np.random.SeedSequence) else np.random.SeedSequence(seq)
+    peer_seq, eval_seq = seq.spawn(2)
+    peer = make_peer(name, table.space, peer_seq)
+    span = table.default_budget_s if budget is None else float(budget)
+    return run_on_table(peer, table, eval_seq, span, max_trials, run)
