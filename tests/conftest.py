@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -28,6 +30,13 @@ def make_tiny_table(n_rows: int = 120, n_seeds: int = 3, n_epochs: int = 4, seed
     return Table(name="tiny", space=space, columns=[lr, units.astype(float), act], values=values,
                  seconds=seconds, metric=Metric("val_acc", "accuracy", "max", lower=0.0, upper=1.0), test=test,
                  meta={"dataset": "synthetic", "model": "none", "hardware": "none", "build_command": "conftest"})
+
+
+def make_tiny_error_table(**kw) -> Table:
+    """make_tiny_table's landscape as a minimised error, 1 - accuracy (`tiny_err`, metric val_err)."""
+    acc = make_tiny_table(**kw)
+    return replace(acc, name="tiny_err", values=1.0 - acc.values, test=1.0 - acc.test,
+                   metric=Metric("val_err", "error", "min", lower=0.0, upper=1.0))
 
 
 @pytest.fixture
