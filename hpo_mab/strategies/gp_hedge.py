@@ -8,12 +8,16 @@ inverse (interpolated between the observed losses, linear beyond them), and g_i 
 nominee's predicted loss: the same GP for every arm, so that the gains share one scale.
 
 The judge favours the GP arms' own nominees: they sit where that GP is optimistic. Measured by
-experiments/judge_bias.py (results/judge_bias.txt) on six development functions, the raw judge ranked a GP
-arm's nominee first in 96% of steps where a GP arm's nominee was truly best in 77%, and GP-EI's and GP-UCB's
-nominees were predicted a mean 1.0 and 1.5 standard deviations better than they were. So the judge learns
-each arm's bias as it goes: when an arm's nominee is evaluated, the prediction made before the evaluation is
-compared with the observed loss, and the running mean of that error (in units of the losses' std) is
-subtracted from the arm's later predictions (`judged_losses`). The oracle variants need no correction.
+experiments/judge_bias.py (results/judge_bias.txt; six development functions, 5 seeds x 60 evaluations),
+the raw judge ranked a GP arm's nominee first in 96% of steps where one truly was best in 81%, and predicted
+GP-EI's and GP-UCB's nominees a median 0.65 and 0.92 standard deviations better than they were. So the judge
+learns each arm's bias as it goes: when an arm's nominee is evaluated, the prediction made before the
+evaluation is compared with the observed loss, and the median of those errors (in units of the losses' std)
+is subtracted from the arm's later predictions (`judged_losses`). That removes the systematic error (every
+arm's median error within 0.2 std) but overshoots in the ranking: GP arms' nominees are then judged first
+in 63% of steps against 81% truly first (total variation over the seven arms' first-place shares 0.35 vs
+0.37 raw; a mean instead of the median gave 52%). Whether the portfolio gains is the study's question
+(issue 8). The oracle variants need no correction.
 
 The oracle variants BO-HEDGE-T and BO-HEDGE-LET credit each nominee with its true table value
 (`context.oracle(row)`) instead of the GP's prediction: they peek at the table, so reports label them
@@ -71,7 +75,8 @@ class GPHedge(BaseStrategy):
 
     def _start(self) -> None:
         self.gains = np.zeros(len(self.arms))
-        self.bias, self.bias_count = np.zeros(len(self.arms)), np.zeros(len(self.arms))
+        self.bias = np.zeros(len(self.arms))
+        self.errors: list[list[float]] = [[] for _ in self.arms]
 
     def probabilities(self) -> np.ndarray:
         return hedge_probabilities(self.gains, self.eta)
@@ -92,12 +97,13 @@ class GPHedge(BaseStrategy):
         return losses - self.bias * (float(np.std(history.y)) or 1.0)
 
     def _learn_bias(self, trial: Trial) -> None:
-        """Running mean of (prediction - observed loss) / std for the arm whose nominee was evaluated."""
+        """Median of (prediction - observed loss) / std over the evaluated nominees of the arm (a median: the
+        errors are heavy-tailed, and their mean over-corrected, see judge_bias.txt)."""
         if self._before is None or trial.loss is None or trial.arm not in self.arms or not self._scale:
             return
         i = self.arms.index(trial.arm)
-        self.bias_count[i] += 1
-        self.bias[i] += ((self._before[i] - trial.loss) / self._scale - self.bias[i]) / self.bias_count[i]
+        self.errors[i].append((self._before[i] - trial.loss) / self._scale)
+        self.bias[i] = float(np.median(self.errors[i]))
         self._before = None
 
     def use_fits(self, fits: SharedFits, output: str) -> None:
