@@ -117,8 +117,8 @@ def _one_thread() -> None:
 
 
 def _cell_job(table: str, factor: float, method: str, runs: int, seed: int, out: str,
-              max_trials: int | None) -> tuple[str, float, str, float, float]:
-    doc = sc.run_cell(get_table(table), method, runs, seed, Path(out), factor, max_trials)
+              max_trials: int | None, code: str) -> tuple[str, float, str, float, float]:
+    doc = sc.run_cell(get_table(table), method, runs, seed, Path(out), factor, max_trials, code)
     regrets = sorted(r["regret_100"] for r in doc["results"])
     return table, factor, method, doc["cpu_seconds"], regrets[len(regrets) // 2]
 
@@ -141,7 +141,9 @@ def git_commit(paths: list[Path], message: str) -> None:
 def run_cells(jobs: list[tuple[str, float, str]], phase: str, runs: int, out: Path, workers: int,
               commit: bool, max_trials: int | None = None) -> None:
     """Run unfinished cells in `workers` processes; print (and with `commit`, commit) each as it finishes."""
-    args = [(t, f, m, runs, seed_of(phase), str(cell_dir(out, phase, f)), max_trials) for t, f, m in jobs]
+    code = sc.code_version()  # imported once here; workers fork from this process
+    print(f"code version {code}", flush=True)
+    args = [(t, f, m, runs, seed_of(phase), str(cell_dir(out, phase, f)), max_trials, code) for t, f, m in jobs]
     if workers <= 1:
         _one_thread()
         done = (_cell_job(*a) for a in args)

@@ -116,9 +116,21 @@ def settings_for(method: str, table: Table, runs: int, seed: int, budget: float)
                     seed=seed, arms=[tuple(a) for a in DEFAULT_ARMS])
 
 
+def code_version() -> str:
+    """The git commit of the code that runs, with `+dirty` if hpo_mab/ or experiments/ has uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "hpo_mab", "experiments/study*.py"], cwd=root,
+                           capture_output=True, text=True).stdout.strip()
+    return (head.stdout.strip() or "unknown") + ("+dirty" if dirty else "")
+
+
 def run_cell(table: Table, method: str, runs: int, seed: int, out: Path, factor: float = 1.0,
-             max_trials: int | None = None) -> dict[str, Any]:
-    """Run (or reuse) one cell and write its file atomically; returns the cell document."""
+             max_trials: int | None = None, code: str | None = None) -> dict[str, Any]:
+    """Run (or reuse) one cell and write its file atomically; returns the cell document. `code`: the code
+    version recorded in the file (see `code_version`)."""
     key = cell_key(table, runs, seed, factor)
     path = cell_path(out, table.name, method)
     done = load_cell(path, key)
@@ -137,7 +149,8 @@ def run_cell(table: Table, method: str, runs: int, seed: int, out: Path, factor:
         rows = _run_ours(table, method, settings_for(method, table, runs, seed, budget), Path(out), max_trials)
     doc = {"table": table.name, "method": method, **key, "oracle": is_oracle(method),
            "metric": table.metric.name, "direction": table.metric.direction, "target_loss": target_loss(table),
-           "cpu_seconds": round(time.process_time() - cpu, 2), "max_trials": max_trials, "results": rows}
+           "cpu_seconds": round(time.process_time() - cpu, 2), "max_trials": max_trials, "code": code,
+           "results": rows}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc) + "\n")
