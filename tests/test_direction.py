@@ -111,7 +111,7 @@ def test_goal_termination_on_a_minimised_metric(error_table_dir, tmp_path):
 def test_maximised_accuracy_and_minimised_error_give_the_same_proposals(tmp_path, mode, spec):
     journals = []
     for table in (make_tiny_table(), make_tiny_error_table()):
-        settings = Settings(config_name=table.name, num_runs=1, mode=mode, spec=spec, budget=1e9, max_trials=20,
+        settings = Settings(config_name=table.name, num_runs=1, mode=mode, spec=spec, budget=1e9, max_trials=12,
                             seed=4)
         run_experiment(settings, table, tmp_path / table.name)
         journals.append(read_journal(tmp_path / table.name / "journal.jsonl"))
