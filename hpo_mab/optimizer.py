@@ -24,6 +24,7 @@ from hpo_mab.errors import HpoError
 from hpo_mab.history import FINISHED, Direction, History, Trial, direction_of
 from hpo_mab.space import Config, Space
 from hpo_mab.strategies import Budget, SingleArm, Strategy, StrategyContext
+from hpo_mab.threads import one_blas_thread
 
 INIT_ARM = "INIT"
 
@@ -145,6 +146,10 @@ class Optimizer:
         if k < self.n_init:
             nominee = self.candidates.nearest(self._init_points[k], self.history)
             return Proposal(nominee, INIT_ARM, time.perf_counter() - start, {"initial_design": True})
+        with one_blas_thread():
+            return self._propose_with_arms(start)
+
+    def _propose_with_arms(self, start: float) -> Proposal:
         names = list(self.arms)
         nominees = None
         if self.strategy.wants_nominees:
@@ -190,7 +195,8 @@ class Optimizer:
         """Add a finished, stopped or failed trial to the history and let the strategy learn."""
         self.history.append(trial, proposal.nominee.x)
         if proposal.arm != INIT_ARM:
-            self.strategy.update(trial, self.history, proposal.nominees)
+            with one_blas_thread():
+                self.strategy.update(trial, self.history, proposal.nominees)
 
     def make_trial(self, proposal: Proposal, value: float | None, **fields: Any) -> Trial:
         """A Trial for `proposal` with its final `value` (None or NaN: failed)."""

@@ -38,6 +38,7 @@ from hpo_mab.arms.outputs import output_transform
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
 from hpo_mab.strategies.base import BaseStrategy, StrategyContext, draw, hedge_probabilities, rounded
+from hpo_mab.threads import one_blas_thread
 
 MIN_OBSERVATIONS = 2
 
@@ -119,8 +120,9 @@ class GPHedge(BaseStrategy):
         x = np.vstack([nominees[a].x for a in self.arms])
         targets = output_transform(self.output)(history.y)
         try:
-            gp = self.fits.get("GP", self.output, history, targets)
-            mean, _ = gp.predict(x)
+            with one_blas_thread():  # also when a caller drives the strategy without the Optimizer
+                gp = self.fits.get("GP", self.output, history, targets)
+                mean, _ = gp.predict(x)
         except (ModelFitError, np.linalg.LinAlgError, FloatingPointError):
             return None
         losses = monotone_inverse(mean * gp.std_ + gp.mean_, targets, np.asarray(history.y))
