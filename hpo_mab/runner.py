@@ -1,6 +1,8 @@
 """The loop: for each seeded run, propose -> evaluate -> record, until termination; journal every trial.
 
-The runner is the one module that knows every part. Run i uses child i of SeedSequence(seed); inside a
+The runner is the one module that knows every part, but no concrete backend: a run is a `Problem` (space,
+metric, candidates, true values on tables) and the backend the problem makes (a lookup table on a simulated
+clock, real training on the wall clock, ...). Run i uses child i of SeedSequence(seed); inside a
 run, the optimizer's generators and the evaluation generator (which seed of a table row is observed)
 are spawned from that child, so a resumed run replays the journaled trials through the same generators
 and continues exactly as an uninterrupted run would.
@@ -10,7 +12,8 @@ strategy built as the run builds them, the output directory, and on resume the s
 journal), then executed (`execute`). Resuming costs nothing for finished runs (their summaries are in
 `runs.jsonl`); the interrupted run re-derives its journaled proposals, which costs their proposal time
 again but no evaluation. Where a re-derived proposal differs from the journal (another CPU's floating
-point, other code), the journal's record wins and a warning says so.
+point, other code), the journal's record wins and a warning says so. On a live backend the trial that was
+in flight at the kill is run again; its record says so (`info.rerun`).
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hpo_mab.arms import Nominee, TableCandidates
-from hpo_mab.backends.lookup import LookupBackend
+from hpo_mab.arms import Candidates
+from hpo_mab.backends.problem import Problem, as_problem
 from hpo_mab.errors import HpoError
 from hpo_mab.history import Trial
 from hpo_mab.journal import (
@@ -40,7 +43,6 @@ from hpo_mab.journal import (
 from hpo_mab.optimizer import Optimizer, Proposal
 from hpo_mab.outdir import OUTPUTS, check_outdir, make_outdir, read_json_object
 from hpo_mab.strategies import Budget
-from hpo_mab.surrogates import Table
 from hpo_mab.termination import Termination, check_goal
 
 log = logging.getLogger("hpo_mab")
@@ -63,6 +65,8 @@ class Settings:
     charge_proposal_time: bool = False
     strategy_options: dict[str, Any] | None = None
     arm_options: dict[str, Any] | None = None
+    train: bool = False  # live: real training on the wall clock (recorded only when set)
+    epochs: int | None = None  # live: epochs per trial (recorded only when set)
 
     def describe(self) -> str:
         what = self.mode + (f"-{self.spec}" if self.spec and self.spec != self.mode else "")
@@ -89,7 +93,7 @@ class Plan:
     """A checked experiment: what `execute` needs, read and validated before anything is written."""
 
     settings: Settings
-    table: Table
+    problem: Problem
     outdir: Path
     term: Termination
     record: dict[str, Any]
@@ -98,28 +102,37 @@ class Plan:
     replay: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     finished: dict[int, RunSummary] = field(default_factory=dict)
 
+    @property
+    def table(self) -> Any:
+        """The lookup table, on table problems (None live)."""
+        return self.problem.table
 
-def make_optimizer(run: int, seq: np.random.SeedSequence, table: Table, settings: Settings, term: Termination,
-                   candidates: TableCandidates) -> Optimizer:
+
+def make_optimizer(run: int, seq: np.random.SeedSequence, problem: Problem, settings: Settings, term: Termination,
+                   candidates: Candidates) -> Optimizer:
     """The optimizer of one run (also built once by `plan_experiment` to check the arms and the strategy)."""
-    return Optimizer(table.space, settings.mode, settings.spec, table.metric.sense, seed=seq,
-                     candidates=candidates, arms=settings.arms, run=run, metric=table.metric,
-                     oracle=lambda row: float(table.true_values[row]), strategy_options=settings.strategy_options,
+    return Optimizer(problem.space, settings.mode, settings.spec, problem.metric.sense, seed=seq,
+                     candidates=candidates, arms=settings.arms, run=run, metric=problem.metric,
+                     oracle=problem.oracle, strategy_options=settings.strategy_options,
                      budget=Budget(term.budget, term.max_trials), arm_options=settings.arm_options)
 
 
 def _differs(record: dict[str, Any], proposal: Proposal) -> bool:
-    return record["row"] != proposal.nominee.row or record["arm"] != proposal.arm
+    if record["row"] != proposal.nominee.row or record["arm"] != proposal.arm:
+        return True
+    return record["row"] is None and record["config"] != _norm(proposal.config)
 
 
-def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Settings, term: Termination,
+def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: Settings, term: Termination,
             journal: Journal, replay: list[dict[str, Any]], path: Path,
             on_trial: Callable[[Trial, float], None] | None = None) -> RunSummary:
-    """One seeded run on a lookup table; the first len(replay) trials come from the journal."""
+    """One seeded run of a problem (a lookup Table is taken as its problem); the first len(replay) trials
+    come from the journal."""
+    problem = as_problem(problem)
     opt_seq, eval_seq = seq.spawn(2)
-    candidates = TableCandidates(table.space, table.encoded, table.config)
-    opt = make_optimizer(run, opt_seq, table, settings, term, candidates)
-    backend = LookupBackend(table)
+    candidates = problem.make_candidates()
+    opt = make_optimizer(run, opt_seq, problem, settings, term, candidates)
+    backend = problem.make_backend()
     eval_rng = np.random.default_rng(eval_seq)
     arm_counts: Counter = Counter()
     incumbents: Counter = Counter()
@@ -132,7 +145,7 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
             stop = "max trials"
             break
         if candidates.exhausted(opt.history):
-            stop = f"every one of the table's {table.n_rows} rows has been evaluated"
+            stop = f"every one of the table's {problem.n_rows} rows has been evaluated"
             break
         proposal = opt.propose()
         draw = float(eval_rng.random())
@@ -145,21 +158,24 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
                                 "one from here on)", path, run, n, proposal.nominee.row, proposal.arm,
                                 record["row"], record["arm"])
                     warned = True
-                row = record["row"]
-                nominee = Nominee(table.encoded[row], table.config(row), row)
-                proposal = Proposal(nominee, record["arm"], proposal.proposal_seconds, record["info"],
-                                    proposal.nominees)
+                proposal = Proposal(problem.nominee_of(record), record["arm"], proposal.proposal_seconds,
+                                    record["info"], proposal.nominees)
             trial = trial_from_record(record)
-            backend.clock.now = trial.clock
+            backend.clock.set(trial.clock)
         else:
             if settings.charge_proposal_time:
                 backend.clock.advance(proposal.proposal_seconds)
-            outcome = backend.evaluate(proposal.nominee.row, draw=draw, deadline=term.budget)
+            outcome = backend.run_trial(proposal.nominee, draw=draw, deadline=term.budget)
             fields = dict(epochs=outcome.epochs, curve=outcome.curve, test=outcome.test,
                           seconds=outcome.seconds, clock=backend.clock.now)
             if outcome.state != "complete":
                 fields.update(state=outcome.state, reason=outcome.reason)
             trial = opt.make_trial(proposal, outcome.value, **fields)
+            extra = dict(outcome.info)
+            if problem.live and replay and n == len(replay):
+                extra["rerun"] = True  # the first trial after a resume: the one in flight at the kill, if any
+            if extra:
+                trial = replace(trial, info={**trial.info, **extra})
             journal.write(trial)
         before = opt.history.best
         opt.record(trial, proposal)
@@ -177,7 +193,7 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
     return RunSummary(
         run=run, trials=len(opt.history), stop_reason=stop, best_config=best.config if best else None,
         best_value=best.value if best else None,
-        best_true_value=float(table.true_values[best.row]) if best is not None and best.row is not None else None,
+        best_true_value=problem.true_value(best.row) if best is not None else None,
         best_trial=best.number if best else None, time_to_goal=time_to_goal, clock=backend.clock.now,
         arm_counts=dict(arm_counts), incumbents_by_arm=dict(incumbents))
 
@@ -185,6 +201,9 @@ def run_one(run: int, seq: np.random.SeedSequence, table: Table, settings: Setti
 def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     record = asdict(settings)
     record["budget"] = budget
+    for key in ("train", "epochs"):  # live-mode keys: absent from table experiments, as before them
+        if not record[key]:
+            del record[key]
     return _norm(record)
 
 
@@ -192,24 +211,27 @@ def _norm(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def plan_experiment(settings: Settings, table: Table, outdir: str | Path, resume: bool = False,
+def plan_experiment(settings: Settings, problem: Problem | Any, outdir: str | Path, resume: bool = False,
                     overwrite: bool = False) -> Plan:
-    """Check everything an experiment needs and read what a resume continues; write nothing."""
+    """Check everything an experiment needs and read what a resume continues; write nothing.
+
+    `problem`: a `Problem`, or a lookup `Table` (taken as its problem)."""
+    problem = as_problem(problem)
     if isinstance(settings.num_runs, bool) or not isinstance(settings.num_runs, int) or settings.num_runs < 1:
         raise HpoError(f"NUM_RUNS must be a positive integer, but got {settings.num_runs!r}")
     if isinstance(settings.seed, bool) or not isinstance(settings.seed, int) or settings.seed < 0:
         raise HpoError(f"seed must be a non-negative integer, but got {settings.seed!r}")
     if resume and overwrite:
         raise HpoError("--resume continues OUTDIR's experiment and --overwrite starts it again: give one of them")
-    budget = settings.budget if settings.budget is not None else table.default_budget_s
+    budget = settings.budget if settings.budget is not None else problem.default_budget_s
     if settings.goal is not None:
-        check_goal(settings.goal, table.metric)
-    term = Termination(settings.criterion, budget, settings.goal, settings.max_trials, table.metric.sense)
+        check_goal(settings.goal, problem.metric)
+    term = Termination(settings.criterion, budget, settings.goal, settings.max_trials, problem.metric.sense)
     seq = np.random.SeedSequence(settings.seed).spawn(1)[0]
-    make_optimizer(0, seq.spawn(1)[0], table, settings, term,
-                   TableCandidates(table.space, table.encoded, table.config))  # arms and strategy, as a run builds them
+    make_optimizer(0, seq.spawn(1)[0], problem, settings, term,
+                   problem.make_candidates())  # arms and strategy, as a run builds them
     outdir = check_outdir(outdir)
-    plan = Plan(settings, table, outdir, term, settings_record(settings, budget), resume, overwrite)
+    plan = Plan(settings, problem, outdir, term, settings_record(settings, budget), resume, overwrite)
     journal = outdir / "journal.jsonl"
     holds_trials = journal.is_file() and journal.stat().st_size > 0
     if not resume:
@@ -253,10 +275,7 @@ def _check_replay(plan: Plan, journal: Path) -> None:
         for i, record in enumerate(records):
             if record["number"] != i:
                 raise HpoError(f"{journal}: run {run} trial {i} is numbered {record['number']}")
-            row = record["row"]
-            if row is None or row >= plan.table.n_rows:
-                raise HpoError(f"{journal}: run {run} trial {i} has row {row!r}, not a row of "
-                               f"{plan.table.name} (0 to {plan.table.n_rows - 1})")
+            plan.problem.check_record(record, f"{journal}: run {run} trial {i}")
 
 
 def _finished_runs(path: Path, plan: Plan) -> dict[int, RunSummary]:
@@ -291,7 +310,7 @@ def execute(plan: Plan, on_trial: Callable[[Trial, float], None] | None = None,
             for run, seq in enumerate(np.random.SeedSequence(plan.settings.seed).spawn(plan.settings.num_runs)):
                 summary = plan.finished.get(run)
                 if summary is None:
-                    summary = run_one(run, seq, plan.table, plan.settings, plan.term, journal,
+                    summary = run_one(run, seq, plan.problem, plan.settings, plan.term, journal,
                                       plan.replay.get(run, []), path, on_trial)
                     ends.write(json.dumps(asdict(summary), default=str) + "\n")
                     ends.flush()
@@ -304,11 +323,11 @@ def execute(plan: Plan, on_trial: Callable[[Trial, float], None] | None = None,
     return summaries
 
 
-def run_experiment(settings: Settings, table: Table, outdir: Path, resume: bool = False,
+def run_experiment(settings: Settings, problem: Problem | Any, outdir: Path, resume: bool = False,
                    overwrite: bool = False, on_trial: Callable[[Trial, float], None] | None = None,
                    on_run_end: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
-    """All runs of an experiment on a lookup table, journaled to OUTDIR/journal.jsonl."""
-    return execute(plan_experiment(settings, table, outdir, resume, overwrite), on_trial, on_run_end)
+    """All runs of an experiment on a problem (or a lookup table), journaled to OUTDIR/journal.jsonl."""
+    return execute(plan_experiment(settings, problem, outdir, resume, overwrite), on_trial, on_run_end)
 
 
 def strip_wall_clock(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
