@@ -126,3 +126,18 @@ def test_digits_lenet_space_loads() -> None:
     assert space.names == list(builder.LENET_PARAMS)
     assert space.params[6].kind == "loguniform" and space.params[1].kind == "ordered"
 
+
+
+def test_builds_a_regression_mlp_table_from_the_task_registry(tmp_path: Path) -> None:
+    table = builder.build_table("dia", None, 3, 1, 2, 1, tmp_path, task="diabetes-mlp", device="cpu")
+    again = load_table(tmp_path / "dia.npz")
+    assert again.n_rows == 3 and again.n_epochs == 2 and again.metric.name == "val_rmse"
+    assert again.metric.direction == "min" and np.isfinite(again.values).all() and np.isfinite(again.test).all()
+    assert again.meta["task"] == "diabetes-mlp" and again.meta["data"]["split_seed"] == 0
+    assert again.meta["hardware"]["device"] == "cpu" and "--task diabetes-mlp" in again.meta["build_command"]
+    assert again.space.names == table.space.names
+    record = json.loads((tmp_path / "build" / "dia.jsonl").read_text().splitlines()[0])
+    assert {"val_rmse", "test_rmse", "cpu_seconds"} <= set(record) and record["device"] == "cpu"
+    assert builder.build_table("dia", None, 3, 1, 2, 1, tmp_path, task="diabetes-mlp", device="cpu").n_rows == 3
+    with pytest.raises(HpoError, match="unknown training task"):
+        builder.build_table_main(["x", "--task", "nope", "--out-dir", str(tmp_path)])

@@ -1,5 +1,9 @@
 """Build a lookup table by training a Sobol sample of configurations for real; resumable.
 
+`--task` names the training task (`hpo_mab.tasks`: digits-lenet, the default, kin8nm-mlp, protein-mlp,
+diabetes-mlp); `--space` defaults to the task's search space in hp_conf/. The records' metric keys are the
+task's (`val_acc`/`test_acc` for digits-lenet, `val_rmse`/`test_rmse` for the MLPs).
+
 Every finished configuration is appended at once as one JSON line to `<out_dir>/build/<name>.jsonl`::
 
     {"row": 17, "config": {...}, "seeds": [0, 1], "val_acc": [[...], [...]], "test_acc": [...],
@@ -35,6 +39,7 @@ from hpo_mab.outdir import check_outdir, make_outdir
 from hpo_mab.space import Config, Space, load_space
 from hpo_mab.surrogates import DEFAULT_DIR
 from hpo_mab.surrogates.table import Metric, Table, save_table
+from hpo_mab.tasks import get_task
 from hpo_mab.training.lenet import train_lenet
 
 PACK_EVERY = 100
@@ -49,8 +54,11 @@ def sobol_configs(space: Space, n: int, sobol_seed: int) -> list[Config]:
     return [space.decode(u) for u in space.sobol(n, np.random.default_rng(sobol_seed))]
 
 
-def read_done(path: Path, configs: list[Config], epochs: int) -> Done:
-    """Finished (row, seed) curves in a build file; cuts off a torn last line, checks every config."""
+def read_done(path: Path, configs: list[Config], epochs: int, keys: tuple[str, str] = ("val_acc", "test_acc")
+              ) -> Done:
+    """Finished (row, seed) curves in a build file; cuts off a torn last line, checks every config.
+
+    `keys`: the record's metric and test-metric keys (the task's)."""
     done: Done = {}
     if not path.is_file():
         return done
@@ -72,7 +80,7 @@ def read_done(path: Path, configs: list[Config], epochs: int) -> Done:
             row, seeds = int(rec["row"]), rec["seeds"]
             if "cpu_seconds" not in rec:  # an early record without CPU time: trained again
                 continue
-            curves = list(zip(rec["val_acc"], rec["test_acc"], rec["cpu_seconds"]))
+            curves = list(zip(rec[keys[0]], rec[keys[1]], rec["cpu_seconds"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise HpoError(f"{path}:{number}: not a build record ({type(exc).__name__}: {exc})")
         if row < len(configs) and rec["config"] != configs[row]:
@@ -101,13 +109,25 @@ def check_device(device: str | None) -> None:
         raise HpoError(f"--device {device}: the builder trains on cpu or cuda, not {dev.type}")
 
 
-def _train_row(task: tuple[int, Config, list[int], int, str | None]) -> dict[str, Any]:
+def _train_row(task: tuple) -> dict[str, Any]:
     """Train one row for the given seeds (runs in a worker process)."""
-    row, config, seeds, epochs, device = task
-    runs = [train_lenet(config, epochs=epochs, seed=s, device=device) for s in seeds]
-    return {"row": row, "config": config, "seeds": seeds, "val_acc": [r["val_acc"] for r in runs],
-            "test_acc": [r["test_acc"] for r in runs], "seconds": [r["seconds"] for r in runs],
-            "cpu_seconds": [r["cpu_seconds"] for r in runs]}
+    row, config, seeds, epochs, device = task[:5]
+    name, datasets = task[5:] if len(task) > 5 else ("digits-lenet", None)
+    if name == "digits-lenet":
+        runs = [train_lenet(config, epochs=epochs, seed=s, device=device) for s in seeds]
+        return {"row": row, "config": config, "seeds": seeds, "val_acc": [r["val_acc"] for r in runs],
+                "test_acc": [r["test_acc"] for r in runs], "seconds": [r["seconds"] for r in runs],
+                "cpu_seconds": [r["cpu_seconds"] for r in runs]}
+    spec = get_task(name)
+    data = spec.data(datasets)  # cached per process
+    curves = [spec.train(config, data, epochs, s, device) for s in seeds]
+    return {"row": row, "config": config, "seeds": seeds, spec.metric.name: [c.values for c in curves],
+            spec.test_name: [c.test for c in curves], "seconds": [c.seconds for c in curves],
+            "cpu_seconds": [c.cpu_seconds for c in curves], "device": device or _default_device()}
+
+
+def _default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _init_worker() -> None:
@@ -131,7 +151,7 @@ def _hardware(workers: int, device: str | None) -> dict[str, Any]:
 
 
 def pack(name: str, space: Space, configs: list[Config], done: Done, n_seeds: int, epochs: int,
-         path: Path, meta: dict[str, Any]) -> Table:
+         path: Path, meta: dict[str, Any], metric: Metric = METRIC) -> Table:
     """Write every finished row (sorted by Sobol index) as a table; absent seeds stay NaN."""
     rows = sorted(r for r, seeds in done.items() if r < len(configs) and any(s < n_seeds for s in seeds))
     if not rows:
@@ -150,16 +170,18 @@ def pack(name: str, space: Space, configs: list[Config], done: Done, n_seeds: in
             columns.append(np.array([configs[r][p.name] for r in rows],
                                     dtype=np.int64 if p.kind in ("int", "intlog") else np.float64))
     complete = len(rows) == len(configs) and all(set(range(n_seeds)) <= set(done[r]) for r in rows)
-    table = Table(name=name, space=space, columns=columns, values=values, seconds=seconds, metric=METRIC,
+    table = Table(name=name, space=space, columns=columns, values=values, seconds=seconds, metric=metric,
                   test=test, meta={**meta, "sobol_index": rows, "complete": complete})
     save_table(table, path)
     return table
 
 
-def build_table(name: str, space_path: str | Path, n_configs: int, n_seeds: int, epochs: int, workers: int,
+def build_table(name: str, space_path: str | Path | None, n_configs: int, n_seeds: int, epochs: int, workers: int,
                 out_dir: str | Path = DEFAULT_DIR, sobol_seed: int = 0, device: str | None = None,
-                pack_only: bool = False) -> Table:
-    """Train `n_configs` Sobol configurations x `n_seeds` seeds for `epochs`; pack and return the table."""
+                pack_only: bool = False, task: str = "digits-lenet", datasets: str | None = None) -> Table:
+    """Train `n_configs` Sobol configurations x `n_seeds` seeds of `task` for `epochs`; pack and return the table.
+
+    `space_path` None: the task's search space in hp_conf/."""
     for what, v in (("configs", n_configs), ("seeds", n_seeds), ("epochs", epochs), ("workers", workers)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise HpoError(f"{what} must be a positive integer, but got {v!r}")
@@ -168,31 +190,46 @@ def build_table(name: str, space_path: str | Path, n_configs: int, n_seeds: int,
     if isinstance(sobol_seed, bool) or not isinstance(sobol_seed, int) or sobol_seed < 0:
         raise HpoError(f"--sobol-seed must be a non-negative integer, but got {sobol_seed!r}")
     check_device(device)
-    space = load_space(space_path)
-    missing = [n for n in LENET_PARAMS if n not in space.names]
+    spec = get_task(task)
+    if space_path is None:
+        space_path = Path("hp_conf") / spec.space_file
+        space = spec.space()
+    else:
+        space = load_space(space_path)
+    needed = LENET_PARAMS if task == "digits-lenet" else spec.space().names
+    missing = [n for n in needed if n not in space.names]
     if missing:
-        raise HpoError(f"{space_path}: the LeNet trainer needs parameter(s) {missing}, but the space has "
+        trainer = "LeNet" if task == "digits-lenet" else task
+        raise HpoError(f"{space_path}: the {trainer} trainer needs parameter(s) {missing}, but the space has "
                        f"{space.names}")
+    data_meta: dict[str, Any] = {}
+    if task != "digits-lenet":
+        data_meta = dict(getattr(spec.data(datasets), "meta", {}))  # read now: a missing dataset fails early
     out_dir = check_outdir(out_dir, "--out-dir")
     log_path, npz_path = out_dir / "build" / f"{name}.jsonl", out_dir / f"{name}.npz"
     if log_path.exists() and not log_path.is_file():
         raise HpoError(f"{log_path}: exists and is not a file")
     configs = sobol_configs(space, n_configs, sobol_seed)
-    done = read_done(log_path, configs, epochs)
+    done = read_done(log_path, configs, epochs, (spec.metric.name, spec.test_name))
     make_outdir(out_dir / "build", "--out-dir")
     command = (f"hpo-runner build-table {name} --space {space_path} --configs {n_configs} --seeds {n_seeds} "
                f"--epochs {epochs} --workers {workers} --sobol-seed {sobol_seed}"
-               + ("" if out_dir.resolve() == DEFAULT_DIR.resolve() else f" --out-dir {out_dir}"))
-    meta = {"dataset": "sklearn digits 8x8", "model": "LeNet-1 style CNN", "trainer": "hpo_mab.training.lenet",
+               + ("" if out_dir.resolve() == DEFAULT_DIR.resolve() else f" --out-dir {out_dir}")
+               + ("" if task == "digits-lenet" else f" --task {task}"))
+    meta = {"dataset": spec.dataset, "model": spec.model, "trainer": spec.trainer,
             "hardware": _hardware(workers, device), "build_command": command, "sobol_seed": sobol_seed,
             "configs_planned": n_configs, "space_file": str(space_path),
             "seconds_note": "cumulative training CPU seconds of the single-threaded worker, evaluation "
                             "excluded: on an idle core they equal wall-clock seconds within 1%, and unlike "
                             "wall-clock seconds they do not grow when other work shares the machine",
             "divergence_note": "non-finite logits score chance level, 0.1"}
+    if task != "digits-lenet":
+        meta.update(task=task, data=data_meta, divergence_note="non-finite predictions score the RMSE of "
+                    "predicting the training mean")
     if pack_only:
-        return pack(name, space, configs, done, n_seeds, epochs, npz_path, meta)
-    tasks = [(r, configs[r], [s for s in range(n_seeds) if s not in done.get(r, {})], epochs, device)
+        return pack(name, space, configs, done, n_seeds, epochs, npz_path, meta, spec.metric)
+    extra = () if task == "digits-lenet" else (task, datasets)
+    tasks = [(r, configs[r], [s for s in range(n_seeds) if s not in done.get(r, {})], epochs, device, *extra)
              for r in range(n_configs)]
     tasks = [t for t in tasks if t[2]]
     finished = n_configs - len(tasks)
@@ -203,7 +240,7 @@ def build_table(name: str, space_path: str | Path, n_configs: int, n_seeds: int,
         for i, rec in enumerate(_run(tasks, workers), 1):
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            done.setdefault(rec["row"], {}).update(zip(rec["seeds"], zip(rec["val_acc"], rec["test_acc"],
+            done.setdefault(rec["row"], {}).update(zip(rec["seeds"], zip(rec[spec.metric.name], rec[spec.test_name],
                                                                          rec["cpu_seconds"])))
             finished += 1
             if i % 25 == 0 or i == len(tasks):
@@ -211,8 +248,8 @@ def build_table(name: str, space_path: str | Path, n_configs: int, n_seeds: int,
                 print(f"{name}: {finished}/{n_configs} rows, {rate:.2f} s/row, "
                       f"ETA {rate * (len(tasks) - i) / 60:.1f} min", file=sys.stderr, flush=True)
             if finished % PACK_EVERY == 0:
-                pack(name, space, configs, done, n_seeds, epochs, npz_path, meta)
-    table = pack(name, space, configs, done, n_seeds, epochs, npz_path, meta)
+                pack(name, space, configs, done, n_seeds, epochs, npz_path, meta, spec.metric)
+    table = pack(name, space, configs, done, n_seeds, epochs, npz_path, meta, spec.metric)
     print(f"{name}: packed {table.n_rows} rows into {npz_path}", file=sys.stderr, flush=True)
     return table
 
@@ -236,7 +273,11 @@ def build_table_main(argv: list[str]) -> int:
     """`build-table NAME --space FILE --configs N --seeds S --epochs E --workers W [--pack-only]`."""
     ap = OneLineParser(prog="hpo-runner build-table", description=__doc__.splitlines()[0])
     ap.add_argument("name", help="table name: writes surrogates/NAME.npz and surrogates/build/NAME.jsonl")
-    ap.add_argument("--space", required=True, help="search space, hp_conf JSON or OTX YAML")
+    ap.add_argument("--space", default=None, help="search space, hp_conf JSON or OTX YAML (default: the task's)")
+    ap.add_argument("--task", default="digits-lenet", help="training task: digits-lenet (default), kin8nm-mlp, "
+                                                           "protein-mlp, diabetes-mlp")
+    ap.add_argument("--datasets", default=None, help="datasets directory for the MLP tasks (default: "
+                                                     "$HPO_MAB_DATASETS, else ../shared/datasets)")
     ap.add_argument("--configs", type=int, default=3000, help="Sobol configurations (rows)")
     ap.add_argument("--seeds", type=int, default=1, help="training seeds per configuration")
     ap.add_argument("--epochs", type=int, default=15)
@@ -247,7 +288,7 @@ def build_table_main(argv: list[str]) -> int:
     ap.add_argument("--pack-only", action="store_true", help="pack the finished rows without training")
     args = ap.parse_args(argv)
     build_table(args.name, args.space, args.configs, args.seeds, args.epochs, args.workers, args.out_dir,
-                args.sobol_seed, args.device, args.pack_only)
+                args.sobol_seed, args.device, args.pack_only, args.task, args.datasets)
     return 0
 
 

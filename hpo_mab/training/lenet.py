@@ -109,22 +109,37 @@ def _pick_device(device: str | None) -> str:
 
 def train_lenet(config: dict[str, Any], epochs: int = 15, seed: int = 0,
                 report: Callable[[int, float], object] | None = None, device: str | None = None,
-                data: DigitsData | None = None) -> dict[str, list[float]]:
+                data: DigitsData | None = None, on_epoch: Callable[[int, float, float], object] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> dict[str, list[float]]:
     """Train one configuration; return per-epoch `val_acc`, `test_acc`, cumulative `seconds` and `cpu_seconds`.
 
-    `report(epoch, val_acc)` (epochs count from 1) is called after every epoch; returning "stop" ends
-    training there, so the lists are shorter than `epochs`.
+    `report(epoch, val_acc)` (epochs count from 1) is called after every epoch, or `on_epoch(epoch, val_acc,
+    seconds)`; returning "stop" (or "pause": this trainer keeps no checkpoint) ends training there, so the
+    lists are shorter than `epochs`. `should_stop()`, asked after every batch, ends an epoch early.
     """
+    if on_epoch is not None:
+        report = _with_seconds(on_epoch)
     device = _pick_device(device)
     data = (data or load_digits_split()).to(device)
     cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
     with torch.random.fork_rng(devices=cuda):  # the caller's global RNG state is left as it was
         torch.manual_seed(seed)  # weight init and dropout; batch order has its own generator below
-        return _train(config, epochs, seed, report, device, data)
+        return _train(config, epochs, seed, report, device, data, should_stop)
+
+
+class _with_seconds:  # noqa: N801 - a callable adapter
+    """Adapts on_epoch(epoch, value, seconds) to the report(epoch, value) that `_train` calls."""
+
+    def __init__(self, on_epoch: Callable[[int, float, float], object]) -> None:
+        self.on_epoch, self.seconds = on_epoch, 0.0
+
+    def __call__(self, epoch: int, value: float) -> object:
+        answer = self.on_epoch(epoch, value, self.seconds)
+        return "stop" if answer == "pause" else answer
 
 
 def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int, float], object] | None,
-           device: str, data: DigitsData) -> dict[str, list[float]]:
+           device: str, data: DigitsData, should_stop: Callable[[], bool] | None = None) -> dict[str, list[float]]:
     gen = torch.Generator().manual_seed(seed)
     model = LeNet(int(config["c1_depth"]), int(config["p1_size"]), int(config["c2_depth"]),
                   int(config["p2_size"]), int(config["window_size"]), int(config["f1_width"]),
@@ -144,6 +159,8 @@ def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int
             opt.zero_grad(set_to_none=True)
             loss_fn(model(data.x_train[idx]), data.y_train[idx]).backward()
             opt.step()
+            if should_stop is not None and should_stop():
+                return out
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         elapsed += time.perf_counter() - start
@@ -153,6 +170,8 @@ def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int
         out["test_acc"].append(_accuracy(model, data.x_test, data.y_test))
         out["seconds"].append(elapsed)
         out["cpu_seconds"].append(cpu)
+        if isinstance(report, _with_seconds):
+            report.seconds = elapsed
         if report is not None and report(epoch, val) == "stop":
             break
     return out
