@@ -1,6 +1,7 @@
-"""`hpo-runner`: the original tool's command line (seed 001), on lookup tables.
+"""`hpo-runner`: the original tool's command line (seed 001), on lookup tables or real training (`--train`).
 
     hpo-runner CONFIG_NAME NUM_RUNS -m MODE -s SPEC -e TIME|GOAL -et 24h -eg 0.985 ...
+    hpo-runner TASK NUM_RUNS --train [--epochs N --device cpu|cuda --datasets DIR] ...
     hpo-runner list [--json]
     hpo-runner build-table NAME ...
 """
@@ -27,7 +28,7 @@ from hpo_mab.termination import parse_duration
 DEFAULTS: dict[str, Any] = {
     "mode": DEFAULT_MODE, "spec": None, "exp_crt": "TIME", "exp_goal": None, "exp_time": None, "max_trials": None,
     "seed": 0, "outdir": None, "log_level": "warn", "arms": None, "charge_proposal_time": False,
-    "strategy_options": None, "arm_options": None,
+    "strategy_options": None, "arm_options": None, "train": False, "epochs": None, "device": None, "datasets": None,
 }
 # Options of the strategies (`strategy_options` in a run configuration): which strategies read each, and its rule.
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  hpo-runner build-table NAME ... build a lookup table by real training (see --help there)")
     S = argparse.SUPPRESS
     p.add_argument("config_name", help="surrogate (lookup table) name, e.g. digits-lenet, fcnet-protein; "
-                                       "or a path to a table .npz file")
+                                       "or a path to a table .npz file; with --train a training task "
+                                       "(digits-lenet, kin8nm-mlp, protein-mlp, diabetes-mlp)")
     p.add_argument("num_runs", type=int, help="number of independent repeated runs (the original's num_trials); "
                                               "run i uses child i of SeedSequence(--seed)")
     p.add_argument("-m", "--mode", default=S, help=f"optimization mode: one of {', '.join(MODES)} "
@@ -81,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="start OUTDIR's experiment again from scratch")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--surrogates-dir", default=str(DEFAULT_DIR), help="where our own tables live")
+    live = p.add_argument_group("real training (--train)")
+    live.add_argument("--train", action="store_true", default=S,
+                      help="train CONFIG_NAME's task for real on the wall clock instead of replaying a table")
+    live.add_argument("--epochs", type=int, default=S, help="epochs per trial (default: the task's, e.g. 27)")
+    live.add_argument("--device", default=S, help="torch device (default: cuda if available, else cpu)")
+    live.add_argument("--datasets", default=S, help="datasets directory (default: $HPO_MAB_DATASETS, else "
+                                                    "../shared/datasets next to the repository)")
     return p
 
 
@@ -147,7 +156,8 @@ def parse_arms(items: Any, where: str) -> list[tuple[str, str | None]]:
 _TYPES: dict[str, tuple[type, ...]] = {
     "mode": (str,), "spec": (str,), "exp_crt": (str,), "exp_goal": (int, float), "exp_time": (int, float, str),
     "max_trials": (int,), "seed": (int,), "outdir": (str,), "log_level": (str,), "charge_proposal_time": (bool,),
-    "strategy_options": (dict,), "arm_options": (dict,),
+    "strategy_options": (dict,), "arm_options": (dict,), "train": (bool,), "epochs": (int,), "device": (str,),
+    "datasets": (str,),
 }
 
 
@@ -198,6 +208,12 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
         raise HpoError(f"-eg must be a finite number in the metric's units, but got {goal!r}")
     if options["seed"] < 0:
         raise HpoError(f"--seed must be a non-negative integer, but got {options['seed']}")
+    if options["epochs"] is not None and options["epochs"] < 1:
+        raise HpoError(f"--epochs must be at least 1, but got {options['epochs']}")
+    if not options["train"]:
+        for key in ("epochs", "device", "datasets"):
+            if options[key] is not None:
+                raise HpoError(f"--{key} applies to real training; add --train (tables replay recorded curves)")
     if options["max_trials"] is not None and options["max_trials"] < 1:
         raise HpoError(f"--max-trials must be at least 1, but got {options['max_trials']}")
     if options["outdir"] is not None and not options["outdir"].strip():
@@ -272,12 +288,14 @@ def cmd_list(argv: list[str]) -> int:
     return 0
 
 
-def make_settings(args: argparse.Namespace, options: dict[str, Any], table: Any):
+def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: Any):
     """The experiment's Settings from checked options."""
     from hpo_mab.runner import Settings
 
     budget = None if options["exp_time"] is None else parse_duration(options["exp_time"])
-    return Settings(config_name=table.name, num_runs=args.num_runs, mode=options["mode"], spec=options["spec"],
+    live = getattr(problem, "live", False)
+    return Settings(config_name=problem.name, train=live, epochs=problem.meta["epochs"] if live else None,
+                    num_runs=args.num_runs, mode=options["mode"], spec=options["spec"],
                     criterion=options["exp_crt"], goal=options["exp_goal"], budget=budget,
                     max_trials=options["max_trials"], seed=options["seed"],
                     arms=options["arms"] if options["mode"] == "DIV" else None,
@@ -285,16 +303,28 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], table: Any)
                     strategy_options=options["strategy_options"], arm_options=options["arm_options"])
 
 
+def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
+    """The run's problem: a task trained for real (--train) or a lookup table."""
+    from hpo_mab.backends.problem import table_problem
+    from hpo_mab.surrogates import get_table
+
+    if options["train"]:
+        from hpo_mab.backends.train import task_problem
+        from hpo_mab.tasks import get_task
+
+        return task_problem(get_task(args.config_name), options["epochs"], options["device"], options["datasets"])
+    return table_problem(get_table(args.config_name, Path(args.surrogates_dir)))
+
+
 def cmd_run(argv: list[str]) -> int:
     from hpo_mab.runner import execute, plan_experiment
-    from hpo_mab.surrogates import get_table
 
     args = build_parser().parse_args(argv)
     options = resolve_options(args, argv)
     logging.basicConfig(level=LOG_LEVELS[options["log_level"]], format="%(levelname)s %(message)s")
     if args.num_runs < 1:
         raise HpoError(f"NUM_RUNS must be at least 1, but got {args.num_runs}")
-    table = get_table(args.config_name, Path(args.surrogates_dir))
+    table = make_problem(args, options)
     settings = make_settings(args, options, table)
     outdir = Path(options["outdir"] or f"results/{settings.describe().replace(' ', '-')}-seed{settings.seed}")
     # Everything is checked, and a resume's journal read, before OUTDIR is created or anything in it touched.
@@ -304,7 +334,7 @@ def cmd_run(argv: list[str]) -> int:
 
     def bar():  # drawn at the first trial: an error before it (creating OUTDIR) is then the only line
         if state["bar"] is None and args.progress:
-            state["bar"] = _progress(total, True, settings.describe())
+            state["bar"] = _progress(total, True, settings.describe(), "s" if table.live else "simulated s")
         return state["bar"]
 
     def on_trial(trial, clock: float) -> None:
@@ -345,13 +375,13 @@ def _write_outputs(outdir: Path, settings, table) -> None:
                          table.metric.sense.maximised)
 
 
-def _progress(total: float, enabled: bool, desc: str):
+def _progress(total: float, enabled: bool, desc: str, unit: str = "simulated s"):
     if not enabled:
         return None
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="s", unit_scale=True, mininterval=0.5, file=sys.stderr,
-                bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} simulated s [{elapsed}<{remaining}{postfix}]")
+                bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} " + unit + " [{elapsed}<{remaining}{postfix}]")
 
 
 def print_report(summaries, table, settings, outdir: Path) -> None:
@@ -368,6 +398,7 @@ def print_report(summaries, table, settings, outdir: Path) -> None:
         print(f"best {metric.name} over {len(values)} runs: mean {statistics.mean(values):.5g} +- {spread:.2g} "
               f"(median {statistics.median(values):.5g}, min {min(values):.5g}, max {max(values):.5g})")
     if trues:
+        table = getattr(table, "table", table)  # a Problem's table, or a Table
         print(f"true value of the incumbents: mean {statistics.mean(trues):.5g}, median {statistics.median(trues):.5g}"
               f"; table best {table.true_values[table.true_losses.argmin()]:.5g}")
     if settings.criterion == "GOAL":
