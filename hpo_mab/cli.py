@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "mode": DEFAULT_MODE, "spec": None, "exp_crt": "TIME", "exp_goal": None, "exp_time": None, "max_trials": None,
     "seed": 0, "outdir": None, "log_level": "warn", "arms": None, "charge_proposal_time": False,
     "strategy_options": None, "arm_options": None, "train": False, "epochs": None, "device": None, "datasets": None,
+    "script": None,
 }
 # Options of the strategies (`strategy_options` in a run configuration): which strategies read each, and its rule.
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -157,7 +158,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "mode": (str,), "spec": (str,), "exp_crt": (str,), "exp_goal": (int, float), "exp_time": (int, float, str),
     "max_trials": (int,), "seed": (int,), "outdir": (str,), "log_level": (str,), "charge_proposal_time": (bool,),
     "strategy_options": (dict,), "arm_options": (dict,), "train": (bool,), "epochs": (int,), "device": (str,),
-    "datasets": (str,),
+    "datasets": (str,), "script": (dict,),
 }
 
 
@@ -173,9 +174,17 @@ def _check_types(options: dict[str, Any], conf: str) -> None:
             raise HpoError(f"{conf}: option '{key}' must be {names}, but got {value!r}")
 
 
+def _names_script(args: argparse.Namespace) -> bool:
+    """Whether the run configuration holds a `script` (then -hc gives its search space)."""
+    directory = args.run_conf if args.run_conf is not None else "run_conf"
+    if args.conf is None or not Path(directory).is_dir():
+        return False
+    return load_run_conf(directory, args.conf, True).get("script") is not None
+
+
 def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, Any]:
     """Defaults, then the run configuration, then the command line; every value checked."""
-    if args.hp_conf is not None:
+    if args.hp_conf is not None and not _names_script(args):
         raise HpoError(f"-hc {args.hp_conf}: lookup tables carry their own search space, so -hc has no use here; "
                        "drop it (search spaces for the Python API load with hpo_mab.load_space)")
     directory = args.run_conf if args.run_conf is not None else "run_conf"
@@ -294,7 +303,9 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: An
 
     budget = None if options["exp_time"] is None else parse_duration(options["exp_time"])
     live = getattr(problem, "live", False)
-    return Settings(config_name=problem.name, train=live, epochs=problem.meta["epochs"] if live else None,
+    train = live and options["script"] is None
+    return Settings(config_name=problem.name, train=train, epochs=problem.meta["epochs"] if train else None,
+                    script=options["script"],
                     num_runs=args.num_runs, mode=options["mode"], spec=options["spec"],
                     criterion=options["exp_crt"], goal=options["exp_goal"], budget=budget,
                     max_trials=options["max_trials"], seed=options["seed"],
@@ -308,12 +319,33 @@ def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
     from hpo_mab.backends.problem import table_problem
     from hpo_mab.surrogates import get_table
 
+    if options["script"] is not None:
+        return _script_problem(args, options)
     if options["train"]:
         from hpo_mab.backends.train import task_problem
         from hpo_mab.tasks import get_task
 
         return task_problem(get_task(args.config_name), options["epochs"], options["device"], options["datasets"])
     return table_problem(get_table(args.config_name, Path(args.surrogates_dir)))
+
+
+def _script_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
+    """A user's script (run configuration `script`) over the search space -hc DIR/CONFIG_NAME.json|.yaml."""
+    from hpo_mab.backends.script import parse_script, script_problem
+    from hpo_mab.space import load_space
+
+    if options["train"]:
+        raise HpoError("a run configuration with 'script' runs the script; drop --train")
+    if args.hp_conf is None:
+        raise HpoError("a script's search space comes from -hc DIR (DIR/CONFIG_NAME.json or .yaml); give -hc")
+    candidates = [Path(args.hp_conf) / f"{args.config_name}{suffix}" for suffix in (".json", ".yaml", ".yml")]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        raise HpoError(f"-hc {args.hp_conf}: no search space {args.config_name}.json or .yaml there")
+    space = load_space(path)
+    spec = parse_script(options["script"], space.names, "script run configuration")
+    options["script"] = {**options["script"], "space": str(path)}
+    return script_problem(args.config_name, space, spec)
 
 
 def cmd_run(argv: list[str]) -> int:

@@ -67,6 +67,7 @@ class Settings:
     arm_options: dict[str, Any] | None = None
     train: bool = False  # live: real training on the wall clock (recorded only when set)
     epochs: int | None = None  # live: epochs per trial (recorded only when set)
+    script: dict[str, Any] | None = None  # a user's script: its run-configuration mapping (recorded only when set)
 
     def describe(self) -> str:
         what = self.mode + (f"-{self.spec}" if self.spec and self.spec != self.mode else "")
@@ -201,7 +202,7 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
 def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     record = asdict(settings)
     record["budget"] = budget
-    for key in ("train", "epochs"):  # live-mode keys: absent from table experiments, as before them
+    for key in ("train", "epochs", "script"):  # live-mode keys: absent from table experiments, as before them
         if not record[key]:
             del record[key]
     return _norm(record)

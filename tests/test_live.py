@@ -84,3 +84,34 @@ def test_bad_live_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert main([*argv, "-o", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and not (tmp_path / "x").exists()
+
+
+def test_killed_with_sigkill_and_resumed_every_trial_exactly_once(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["diabetes-mlp", "1", "-m", "RANDOM", "--train", "--epochs", "40", "--device", "cpu", "--max-trials", "5",
+            "--seed", "4", "--no-progress"]
+    out = tmp_path / "k"
+    proc = subprocess.Popen([sys.executable, "-m", "hpo_mab", *args, "-o", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.is_file() and journal.read_bytes().count(b"\n") >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = read_journal(journal)
+    assert 2 <= len(kept) < 5
+    assert main([*args, "-o", str(out), "--resume"]) == 0
+    records = read_journal(journal)
+    assert [r["number"] for r in records] == list(range(5)) and records[: len(kept)] == kept
+    assert [i for i, r in enumerate(records) if r["info"].get("rerun")] == [len(kept)]
+    assert main([*args, "-o", str(tmp_path / "whole")]) == 0
+    whole = read_journal(tmp_path / "whole" / "journal.jsonl")
+    assert [r["config"] for r in whole] == [r["config"] for r in records]

@@ -1,0 +1,185 @@
+"""The script backend: a user's own training script, unchanged, run as a subprocess per trial.
+
+The command is a template with placeholders, `python train.py --lr {learning_rate} --bs {batch_size}`
+(`{seed}` is the trial's seed, `{python}` this Python interpreter); it is split like a shell line first,
+then each word is filled in, so a value never becomes two words and no shell runs. The metric is read from
+the output (stdout and stderr) line by line as it appears, with a regular expression whose named group
+`metric` holds the value (and optionally `epoch`); every match is one epoch report, so a scheduler can stop
+the script early. A crash (non-zero exit), a timeout, no metric or a non-finite one is a failed trial with
+its reason and the last lines of output in `info.output_tail`; the search goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from hpo_mab.backends.base import Decision, Outcome, Report, WallClock
+from hpo_mab.errors import HpoError
+
+TAIL_LINES = 10
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """The run configuration's `script` mapping, checked."""
+
+    command: list[str]
+    pattern: re.Pattern
+    direction: str = "min"
+    metric: str = "metric"
+    timeout: float = math.inf
+    cwd: str | None = None
+
+
+def parse_script(value: Any, names: list[str], where: str) -> ScriptSpec:
+    """`script: {command, metric_regex, direction, metric_name, timeout, cwd}` of a run configuration."""
+    from hpo_mab.termination import parse_duration
+
+    if not isinstance(value, dict):
+        raise HpoError(f"{where}: 'script' must be a mapping with 'command' and 'metric_regex', but got {value!r}")
+    unknown = sorted(set(map(str, value)) - {"command", "metric_regex", "direction", "metric_name", "timeout", "cwd"})
+    if unknown:
+        raise HpoError(f"{where}: script: unknown key(s) {unknown}; expected command, metric_regex, direction, "
+                       "metric_name, timeout, cwd")
+    command, regex = value.get("command"), value.get("metric_regex")
+    if not isinstance(command, str) or not command.strip():
+        raise HpoError(f"{where}: script.command must be a command line with {{placeholders}}, but got {command!r}")
+    try:
+        words = shlex.split(command)
+        for word in words:
+            word.format(seed=0, python="", **{n: 0 for n in names})
+    except KeyError as exc:
+        raise HpoError(f"{where}: script.command names {{{exc.args[0]}}}, which is neither a parameter of the "
+                       f"search space ({', '.join(names)}) nor {{seed}} or {{python}}")
+    except (ValueError, IndexError) as exc:
+        raise HpoError(f"{where}: script.command is not a valid template ({exc})")
+    if not isinstance(regex, str):
+        raise HpoError(f"{where}: script.metric_regex must be a regular expression string, but got {regex!r}")
+    try:
+        pattern = re.compile(regex)
+    except re.error as exc:
+        raise HpoError(f"{where}: script.metric_regex is not a valid regular expression ({exc})")
+    if "metric" not in pattern.groupindex:
+        raise HpoError(f"{where}: script.metric_regex needs a named group (?P<metric>...) for the value")
+    direction = value.get("direction", "min")
+    if direction not in ("min", "max"):
+        raise HpoError(f"{where}: script.direction must be 'min' or 'max', but got {direction!r}")
+    timeout = parse_duration(value["timeout"]) if value.get("timeout") is not None else math.inf
+    name = value.get("metric_name", "metric")
+    cwd = value.get("cwd")
+    if not isinstance(name, str) or not (cwd is None or isinstance(cwd, str)):
+        raise HpoError(f"{where}: script.metric_name and script.cwd must be strings")
+    return ScriptSpec(words, pattern, direction, name, timeout, cwd)
+
+
+class ScriptBackend:
+    """Runs the command of `spec` per trial on the wall clock."""
+
+    def __init__(self, spec: ScriptSpec) -> None:
+        self.spec = spec
+        self.clock = WallClock()
+
+    def run_trial(self, nominee: Any, *, draw: float, deadline: float = math.inf, report: Report | None = None,
+                  checkpoint: Any = None) -> Outcome:
+        seed = int(draw * 2**31)
+        argv = [w.format(seed=seed, python=sys.executable, **nominee.config) for w in self.spec.command]
+        info: dict[str, Any] = {"seed": seed}
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                    cwd=self.spec.cwd, errors="replace")
+        except OSError as exc:
+            return Outcome("failed", [], None, None, 0.0, f"cannot start the command: {exc}", info)
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=_pump, args=(proc, lines), daemon=True).start()
+        tail: deque = deque(maxlen=TAIL_LINES)
+        curve: list[float] = []
+        state, reason = None, None
+        while True:
+            left = min(start + self.spec.timeout - time.monotonic(), deadline - self.clock.now)
+            try:
+                line = lines.get(timeout=max(min(left, 0.5), 0.0))
+            except queue.Empty:
+                line = ""
+            if line is None:  # end of output
+                break
+            if line:
+                tail.append(line.rstrip("\n"))
+                match = self.spec.pattern.search(line)
+                if match:
+                    try:
+                        value = float(match.group("metric"))
+                    except ValueError:
+                        value = math.nan
+                    if not math.isfinite(value):
+                        state, reason = "failed", f"non-finite metric {match.group('metric')!r}"
+                        break
+                    curve.append(value)
+                    epoch = _epoch(match, len(curve))
+                    answer = report(epoch, value, time.monotonic() - start) if report else None
+                    if answer in (Decision.STOP, Decision.PAUSE):
+                        state, reason = "stopped", "stopped by the scheduler"
+                        break
+            if time.monotonic() - start >= self.spec.timeout:
+                state, reason = "failed", f"timeout after {self.spec.timeout:g} s"
+                break
+            if self.clock.now >= deadline:
+                state, reason = "stopped", "time budget exhausted"
+                break
+        _end(proc)
+        seconds = time.monotonic() - start
+        if state is None:
+            code = proc.returncode
+            if code != 0:
+                state, reason = "failed", f"exit code {code}"
+            elif not curve:
+                state, reason = "failed", "no metric in the output"
+            else:
+                state = "complete"
+        if state == "failed":
+            info["output_tail"] = list(tail)
+        value = curve[-1] if curve and state != "failed" else None
+        return Outcome(state, curve, value, None, seconds, reason, info)
+
+
+def _epoch(match: re.Match, default: int) -> int:
+    """The epoch the line names (group `epoch`), else the count of metric lines so far."""
+    text = match.groupdict().get("epoch")
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _pump(proc: subprocess.Popen, lines: queue.Queue) -> None:
+    for line in proc.stdout:
+        lines.put(line)
+    lines.put(None)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Wait for a finished process; kill one still running."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()  # the pump thread reads the pipe to its end and exits
+
+
+def script_problem(name: str, space: Any, spec: ScriptSpec, default_budget_s: float = 600.0):
+    """A user's script as a problem: continuous candidates, the script backend, no true values."""
+    from hpo_mab.backends.problem import Problem, continuous_candidates
+    from hpo_mab.surrogates.table import Metric
+
+    metric = Metric(name=spec.metric, kind="loss", direction=spec.direction)
+    return Problem(name=name, space=space, metric=metric, default_budget_s=default_budget_s,
+                   make_backend=lambda: ScriptBackend(spec), make_candidates=continuous_candidates(space), live=True,
+                   meta={"command": shlex.join(spec.command)})
