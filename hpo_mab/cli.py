@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hpo-runner", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Hyperparameter optimization as a multi-armed bandit over optimizers, on lookup-table "
                     "surrogates (a simulated clock) or real training.",
-        epilog="other commands:\n  hpo-runner list [--json]       surrogates, arms and strategies\n"
+        epilog="other commands:\n  hpo-runner list [--json]       surrogates, arms, strategies and training tasks\n"
                "  hpo-runner build-table NAME ... build a lookup table by real training (see --help there)")
     S = argparse.SUPPRESS
     p.add_argument("config_name", help="surrogate (lookup table) name, e.g. digits-lenet, fcnet-protein; "
@@ -272,6 +272,7 @@ def check_strategy_options(value: Any, mode: str, strategy: str | None, where: s
 
 def cmd_list(argv: list[str]) -> int:
     from hpo_mab.surrogates.summaries import table_summaries
+    from hpo_mab.tasks import TASKS
 
     p = OneLineParser(prog="hpo-runner list", description="surrogates, arms and strategies")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -281,7 +282,8 @@ def cmd_list(argv: list[str]) -> int:
         raise HpoError(f"--surrogates-dir {args.surrogates_dir}: no such directory")
     tables = table_summaries(Path(args.surrogates_dir))
     arms = arm_names()
-    doc = {"surrogates": tables, "arms": arms, "strategies": sorted(STRATEGY_NAMES), "modes": list(MODES)}
+    doc = {"surrogates": tables, "arms": arms, "strategies": sorted(STRATEGY_NAMES), "modes": list(MODES),
+           "tasks": list(TASKS)}
     if args.json:
         print(json.dumps(doc))
         return 0
@@ -294,6 +296,7 @@ def cmd_list(argv: list[str]) -> int:
     print("(top1%_goal: the value that marks the table's top 1% by true value, a goal for -e GOAL -eg)")
     print("\narms:       " + ", ".join(arms))
     print("strategies: " + ", ".join(sorted(STRATEGY_NAMES)))
+    print("tasks:      " + ", ".join(TASKS) + " (real training: hpo-runner TASK N --train)")
     return 0
 
 
