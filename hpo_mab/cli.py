@@ -373,8 +373,8 @@ def cmd_run(argv: list[str]) -> int:
         return state["bar"]
 
     def on_trial(trial, clock: float) -> None:
-        if bar() is not None:
-            state["bar"].update(state["base"] + clock - state["bar"].n)
+        if bar() is not None:  # a live clock passes the budget a little while the last trial stops
+            state["bar"].update(state["base"] + min(clock, plan.term.budget) - state["bar"].n)
 
     def on_run_end(summary) -> None:
         state["base"] += total / args.num_runs

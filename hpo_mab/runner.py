@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from hpo_mab.arms import Candidates
 from hpo_mab.backends.problem import Problem, as_problem
@@ -46,6 +47,7 @@ from hpo_mab.strategies import Budget
 from hpo_mab.termination import Termination, check_goal
 
 log = logging.getLogger("hpo_mab")
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY  # configurations compare as the journal wrote them
 
 
 @dataclass
@@ -121,7 +123,7 @@ def make_optimizer(run: int, seq: np.random.SeedSequence, problem: Problem, sett
 def _differs(record: dict[str, Any], proposal: Proposal) -> bool:
     if record["row"] != proposal.nominee.row or record["arm"] != proposal.arm:
         return True
-    return record["row"] is None and record["config"] != _norm(proposal.config)
+    return record["row"] is None and record["config"] != orjson.loads(orjson.dumps(proposal.config, option=_NUMPY))
 
 
 def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: Settings, term: Termination,

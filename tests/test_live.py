@@ -115,3 +115,16 @@ def test_killed_with_sigkill_and_resumed_every_trial_exactly_once(tmp_path):
     assert main([*args, "-o", str(tmp_path / "whole")]) == 0
     whole = read_journal(tmp_path / "whole" / "journal.jsonl")
     assert [r["config"] for r in whole] == [r["config"] for r in records]
+
+
+def test_a_live_problem_checks_journaled_configurations():
+    from hpo_mab.backends.train import task_problem
+    from hpo_mab.errors import HpoError
+    from hpo_mab.tasks import get_task
+
+    problem = task_problem(get_task("diabetes-mlp"), epochs=1, device="cpu")
+    config = problem.space.defaults()
+    assert problem.live and problem.table is None and problem.oracle is None and problem.true_value(None) is None
+    assert problem.nominee_of({"row": None, "config": config}).config == config
+    with pytest.raises(HpoError, match="outside the search space"):
+        problem.check_record({"row": None, "config": {**config, "layers": 9}}, "journal: run 0 trial 3")
