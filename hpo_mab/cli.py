@@ -75,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "holding any option and the DIV 'arms' list; "
                                                       "the command line overrides it. Default arms.json")
     p.add_argument("-rc", "--run_conf", default=None, help="run configuration directory (default run_conf/)")
-    p.add_argument("-hc", "--hp_conf", default=None, help="the original tool's search-space directory; lookup "
-                                                          "tables carry their own search space, so it is refused")
+    p.add_argument("-hc", "--hp_conf", default=None, help="search-space directory for a user's script (a run "
+                                                          "configuration with 'script'): DIR/CONFIG_NAME.json; "
+                                                          "tables and training tasks carry their own space")
     p.add_argument("-l", "--log_level", default=S, help=f"one of {', '.join(LOG_LEVELS)} (default warn)")
     p.add_argument("--charge-proposal-time", dest="charge_proposal_time", action="store_true", default=S,
                    help="charge the arms' proposal time to the simulated clock")
@@ -329,7 +330,14 @@ def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
         from hpo_mab.tasks import get_task
 
         return task_problem(get_task(args.config_name), options["epochs"], options["device"], options["datasets"])
-    return table_problem(get_table(args.config_name, Path(args.surrogates_dir)))
+    try:
+        return table_problem(get_table(args.config_name, Path(args.surrogates_dir)))
+    except HpoError as exc:
+        from hpo_mab.tasks import TASKS
+
+        if args.config_name in TASKS:
+            raise HpoError(f"{exc}; {args.config_name} is a training task: add --train to train it for real")
+        raise
 
 
 def _script_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:

@@ -62,3 +62,45 @@ def test_table_problem_gives_rows_true_values_and_checks_records(tiny_table):
     assert nom.row == 4 and nom.config == tiny_table.config(4)
     with pytest.raises(HpoError, match="not a row of tiny"):
         problem.check_record({"row": 500}, "journal: run 0 trial 0")
+
+
+# -- conformance: every backend reports epochs, obeys STOP and the deadline, and is deterministic per draw ------
+
+def _lookup(tiny_table):
+    return LookupBackend(tiny_table), nominee(tiny_table, 3), tiny_table.n_epochs
+
+
+def _train(tiny_table):
+    from hpo_mab.backends.train import TrainBackend
+    from hpo_mab.tasks import get_task
+
+    task = get_task("diabetes-mlp")
+    return TrainBackend(task, task.data(), 3, "cpu"), Nominee(None, task.space().defaults(), None), 3
+
+
+def _script(tiny_table):
+    from pathlib import Path
+
+    from hpo_mab.backends.script import ScriptBackend, parse_script
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "train_quadratic.py"
+    spec = parse_script({"command": f"{{python}} {script} --lr {{lr}} --width {{width}} --act {{act}} --epochs 3 "
+                                    "--sleep 0 --seed {seed}", "metric_regex": r"val_loss=(?P<metric>\S+)"},
+                        ["lr", "width", "act"], "test")
+    return ScriptBackend(spec), Nominee(None, {"lr": 0.01, "width": 16, "act": "tanh"}, None), 3
+
+
+@pytest.mark.parametrize("make", [_lookup, _train, _script], ids=["lookup", "train", "script"])
+def test_backend_conformance(tiny_table, make):
+    backend, nom, epochs = make(tiny_table)
+    seen = []
+    out = backend.run_trial(nom, draw=0.25, report=lambda e, v, s: seen.append((e, v, s)))
+    assert out.state == "complete" and out.epochs == epochs and out.value == out.curve[-1]
+    assert [e for e, _, _ in seen] == list(range(1, epochs + 1)) and [v for _, v, _ in seen] == out.curve
+    assert all(a[2] <= b[2] for a, b in zip(seen, seen[1:])) and out.seconds > 0
+    again = backend.run_trial(nom, draw=0.25)
+    assert again.curve == pytest.approx(out.curve)  # same draw, same seed, same curve
+    stopped = backend.run_trial(nom, draw=0.25, report=lambda e, v, s: Decision.STOP)
+    assert stopped.state == "stopped" and stopped.epochs == 1
+    late = backend.run_trial(nom, draw=0.25, deadline=backend.clock.now)
+    assert late.state == "stopped" and late.reason == "time budget exhausted"
