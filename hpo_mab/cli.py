@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "mode": DEFAULT_MODE, "spec": None, "exp_crt": "TIME", "exp_goal": None, "exp_time": None, "max_trials": None,
     "seed": 0, "outdir": None, "log_level": "warn", "arms": None, "charge_proposal_time": False,
     "strategy_options": None, "arm_options": None, "train": False, "epochs": None, "device": None, "datasets": None,
-    "script": None,
+    "script": None, "workers": None, "credential": None, "worker_timeout": None,
 }
 # Options of the strategies (`strategy_options` in a run configuration): which strategies read each, and its rule.
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hyperparameter optimization as a multi-armed bandit over optimizers, on lookup-table "
                     "surrogates (a simulated clock) or real training.",
         epilog="other commands:\n  hpo-runner list [--json]       surrogates, arms, strategies and training tasks\n"
-               "  hpo-runner build-table NAME ... build a lookup table by real training (see --help there)")
+               "  hpo-runner build-table NAME ... build a lookup table by real training (see --help there)\n"
+               "  hpo-runner serve --port 6100   a remote train node for -w (see --help there)")
     S = argparse.SUPPRESS
     p.add_argument("config_name", help="surrogate (lookup table) name, e.g. digits-lenet, fcnet-protein; "
                                        "or a path to a table .npz file; with --train a training task "
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--device", default=S, help="torch device (default: cuda if available, else cpu)")
     live.add_argument("--datasets", default=S, help="datasets directory (default: $HPO_MAB_DATASETS, else "
                                                     "../shared/datasets next to the repository)")
+    live.add_argument("-w", "--worker", dest="workers", action="append", default=S,
+                      help="train on the remote node at this URL (hpo-runner serve); repeat for several nodes, "
+                           "which take trials in turn. The secret: $HPO_MAB_TOKEN or the run configuration's "
+                           "'credential'; 'worker_timeout' (default 10m) fails a trial whose node sends no epoch")
     return p
 
 
@@ -159,7 +164,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "mode": (str,), "spec": (str,), "exp_crt": (str,), "exp_goal": (int, float), "exp_time": (int, float, str),
     "max_trials": (int,), "seed": (int,), "outdir": (str,), "log_level": (str,), "charge_proposal_time": (bool,),
     "strategy_options": (dict,), "arm_options": (dict,), "train": (bool,), "epochs": (int,), "device": (str,),
-    "datasets": (str,), "script": (dict,),
+    "datasets": (str,), "script": (dict,), "workers": (list,), "credential": (str,),
+    "worker_timeout": (int, float, str),
 }
 
 
@@ -172,7 +178,8 @@ def _check_types(options: dict[str, Any], conf: str) -> None:
         bad_bool = isinstance(value, bool) and bool not in types
         if bad_bool or not isinstance(value, types):
             names = " or ".join("a mapping" if t is dict else t.__name__ for t in types)
-            raise HpoError(f"{conf}: option '{key}' must be {names}, but got {value!r}")
+            shown = "a value of another type" if key == "credential" else repr(value)  # a secret is never echoed
+            raise HpoError(f"{conf}: option '{key}' must be {names}, but got {shown}")
 
 
 def _names_script(args: argparse.Namespace) -> bool:
@@ -220,10 +227,14 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
         raise HpoError(f"--seed must be a non-negative integer, but got {options['seed']}")
     if options["epochs"] is not None and options["epochs"] < 1:
         raise HpoError(f"--epochs must be at least 1, but got {options['epochs']}")
+    if options["workers"] is not None and options["datasets"] is not None:
+        raise HpoError("--datasets applies to local training; a train node reads its own (hpo-runner serve "
+                       "--datasets)")
     if not options["train"]:
-        for key in ("epochs", "device", "datasets"):
+        for key in ("epochs", "device", "datasets", "workers"):
             if options[key] is not None:
-                raise HpoError(f"--{key} applies to real training; add --train (tables replay recorded curves)")
+                flag = "-w" if key == "workers" else f"--{key}"
+                raise HpoError(f"{flag} applies to real training; add --train (tables replay recorded curves)")
     if options["max_trials"] is not None and options["max_trials"] < 1:
         raise HpoError(f"--max-trials must be at least 1, but got {options['max_trials']}")
     if options["outdir"] is not None and not options["outdir"].strip():
@@ -325,6 +336,15 @@ def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
 
     if options["script"] is not None:
         return _script_problem(args, options)
+    if options["train"] and options["workers"] is not None:
+        from hpo_mab.backends.remote import find_token, remote_problem
+        from hpo_mab.tasks import get_task
+
+        timeout = 600.0 if options["worker_timeout"] is None else parse_duration(options["worker_timeout"])
+        if timeout <= 0:
+            raise HpoError(f"worker_timeout must be a positive duration, but got {options['worker_timeout']!r}")
+        return remote_problem(get_task(args.config_name), options["workers"], find_token(options["credential"]),
+                              options["epochs"], options["device"], timeout)
     if options["train"]:
         from hpo_mab.backends.train import task_problem
         from hpo_mab.tasks import get_task
@@ -481,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
             from hpo_mab.surrogates.builder import build_table_main
 
             return build_table_main(argv[1:])
+        if argv and argv[0] == "serve":
+            from hpo_mab.server import serve_main
+
+            return serve_main(argv[1:])
         return cmd_run(argv)
     except HpoError as exc:
         print(f"hpo-runner: error: {exc}", file=sys.stderr)
