@@ -238,6 +238,7 @@ def serve_main(argv: list[str]) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        sock.listen(64)  # connections wait in the backlog from the line below until uvicorn takes them
     except OSError as exc:
         raise HpoError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})")
     port = sock.getsockname()[1]

@@ -90,7 +90,7 @@ class RemoteBackend:
     def __init__(self, task: str, urls: list[str], token: str, epochs: int, device: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self.task, self.epochs, self.device, self.timeout = task, epochs, device, timeout
-        self.clients = [Client(url, token) for url in urls]
+        self.clients = [Client(url, token, min(10.0, timeout)) for url in urls]
         self.next = 0
         self.clock = WallClock()
 
