@@ -186,3 +186,35 @@ def test_node_killed_mid_trial_fails_it_and_the_run_goes_on(node, tmp_path, monk
                  "-o", str(tmp_path / "o2"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no train node takes a trial" in err[0] and doomed in err[0]
+
+
+def test_a_silent_node_fails_the_trial_after_worker_timeout(tmp_path, monkeypatch, capsys):
+    import signal
+
+    monkeypatch.setenv("HPO_MAB_TOKEN", TOKEN)
+    proc, hung = start_node()
+    (tmp_path / "rc").mkdir()
+    (tmp_path / "rc" / "quick.yaml").write_text("worker_timeout: 1\n")
+
+    def freeze_when_busy():
+        client = Client(hung, TOKEN)
+        for _ in range(400):
+            if client.call("GET", "/health")["busy"]:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGSTOP)
+
+    freezer = threading.Thread(target=freeze_when_busy)
+    freezer.start()
+    try:
+        code = main(["diabetes-mlp", "1", "--train", "-w", hung, "--max-trials", "2", "--epochs", "3",
+                     "-rc", str(tmp_path / "rc"), "-c", "quick.yaml", "-o", str(tmp_path / "out"), "--no-progress"])
+    finally:
+        freezer.join()
+        proc.send_signal(signal.SIGCONT)
+        stop_node(proc)
+    records = _journal(tmp_path / "out")
+    assert code == 2 and len(records) == 1 and records[0]["state"] == "failed"
+    assert hung in records[0]["reason"] and "timed out" in records[0]["reason"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no train node takes a trial" in err[0]
