@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--mode", default=S, help=f"optimization mode: one of {', '.join(MODES)} "
                                                    "(DIV: a portfolio of arms chosen by a strategy). Default DIV")
     p.add_argument("-s", "--spec", default=S, help="acquisition for GP/RF (EI, PI, UCB; default EI) or the "
-                                                   "strategy for DIV (default SEQ)")
+                                                   f"strategy for DIV (default {DEFAULT_STRATEGY})")
     p.add_argument("-e", "--exp_crt", default=S, help="termination: TIME (run until the budget is spent) or "
                                                       "GOAL (until an observed value reaches -eg; TIME still caps "
                                                       "it). Default TIME")

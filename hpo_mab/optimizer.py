@@ -19,7 +19,7 @@ import numpy as np
 from hpo_mab.arms import Arm, Candidates, ContinuousCandidates, Nominee, make_arm
 from hpo_mab.arms.base import check_arm_options
 from hpo_mab.arms.fits import SharedFits, child_generator
-from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE
+from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
 from hpo_mab.errors import HpoError
 from hpo_mab.history import FINISHED, Direction, History, Trial, direction_of
 from hpo_mab.space import Config, Space
@@ -87,7 +87,7 @@ def build_portfolio(mode: str, spec: str | None, arms: Sequence[tuple[str, str |
         if not arms:
             raise HpoError("DIV mode needs a non-empty 'arms' list in the run configuration")
         built = [make_arm(m, a, metric=context.metric, options=arm_options) for m, a in arms]
-        name = (spec or "SEQ").upper()
+        name = (spec or DEFAULT_STRATEGY).upper()
         if name not in STRATEGIES:
             raise HpoError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES) or '(none yet)'}")
         return {a.name: a for a in built}, STRATEGIES[name](context)

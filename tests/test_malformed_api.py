@@ -166,7 +166,7 @@ def test_the_api_defaults_are_the_command_lines():
     from hpo_mab.cli import DEFAULTS
 
     opt = Optimizer(SPACE, seed=0)
-    assert DEFAULTS["mode"] == "DIV" and type(opt.strategy).__name__ == "Sequential"
+    assert DEFAULTS["mode"] == "DIV" and opt.strategy.name == "GT"  # the default chosen on development data
     assert list(opt.arms) == [f"{m}-{a}" if a else m for m, a in DEFAULT_ARMS]
     shipped = json.loads(open("run_conf/arms.json").read())["arms"]
     assert [(a["model"], a.get("acq_func")) for a in shipped] == list(DEFAULT_ARMS)
@@ -205,3 +205,17 @@ def test_a_small_space_runs_out_of_distinct_asks_with_a_clear_error():
     with pytest.raises(HpoError, match="no configuration left that is not pending"):
         opt.ask()
     assert time.perf_counter() - start < 5
+
+
+def test_the_default_strategy_is_the_one_chosen_on_development_data():
+    """hpo_mab/defaults.py, run_conf/default.yaml and the API agree with the study's development choice."""
+    from pathlib import Path
+
+    from hpo_mab.defaults import DEFAULT_STRATEGY
+
+    root = Path(__file__).resolve().parents[1]
+    choice = json.loads((root / "experiments/results/study/dev_choice.json").read_text())
+    assert choice["strategy"] == DEFAULT_STRATEGY
+    assert yaml.safe_load((root / "run_conf/default.yaml").read_text())["spec"] == DEFAULT_STRATEGY
+    space = Space([Param("x", "uniform", low=0.0, high=1.0)])
+    assert Optimizer(space).strategy.name == DEFAULT_STRATEGY
