@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from functions import problems  # noqa: E402
 
 from hpo_mab import Optimizer  # noqa: E402
+from hpo_mab.analysis.stats import bootstrap_median_interval  # noqa: E402
+from hpo_mab.peers.optuna_peer import optuna_distributions  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "synthetic"
 OURS = {"GP-EI": ("GP", "EI"), "GP-PI": ("GP", "PI"), "GP-UCB": ("GP", "UCB"), "RF-EI": ("RF", "EI"),
@@ -45,25 +47,6 @@ PAIRS = {"GP-EI": "optuna-gp", "TPE": "optuna-tpe"}
 DEFAULT_METHODS = ("GP-EI", "TPE", "RF-EI", "RANDOM", "optuna-gp", "optuna-tpe")
 DEV_TABLES = ("digits-lenet", "fcnet-protein", "nb201-cifar100")
 SEEDS = range(10)
-
-
-def optuna_distributions(space) -> dict:
-    """The same parameter kinds for Optuna: uniform, log, int, categorical (ordered lists stay ordered as ints)."""
-    import optuna.distributions as d
-
-    out = {}
-    for p in space.params:
-        if p.kind == "choice":
-            out[p.name] = d.CategoricalDistribution(list(p.values))
-        elif p.kind == "ordered":
-            out[p.name] = d.IntDistribution(0, len(p.values) - 1)
-        elif p.kind == "int":
-            out[p.name] = d.IntDistribution(int(p.low), int(p.high))
-        elif p.kind in ("loguniform", "qloguniform"):
-            out[p.name] = d.FloatDistribution(p.low, p.high, log=True)
-        else:
-            out[p.name] = d.FloatDistribution(p.low, p.high)
-    return out
 
 
 def run_function(problem_name: str, method: str, seed: int, evals: int, arm_options: dict | None) -> dict:
@@ -152,11 +135,6 @@ def load(path: Path) -> dict[str, dict]:
     return out
 
 
-def bootstrap_median_interval(x: np.ndarray, rng: np.random.Generator, n: int = 2000) -> tuple[float, float]:
-    samples = np.median(rng.choice(x, size=(n, len(x)), replace=True), axis=1)
-    return float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))
-
-
 def report(records: dict[str, dict], kind: str, problems_: list[str], columns: list[tuple[str, str]],
            evals: int, seeds: list[int]) -> None:
     """Per problem: each (method, label) column's median regret, interval, s/trial and tests against its peer."""
@@ -175,7 +153,7 @@ def report(records: dict[str, dict], kind: str, problems_: list[str], columns: l
                 found[c] = np.array([g["regret"] for g in got])
                 times[c].append(float(np.mean([g["seconds_per_trial"] for g in got])))
         for c, regrets in found.items():
-            lo, hi = bootstrap_median_interval(regrets, rng)
+            _, lo, hi = bootstrap_median_interval(regrets, rng)
             line = f"{name[c]:<26} {np.median(regrets):10.3g} [{lo:10.3g}, {hi:10.3g}] {times[c][-1]:8.4f}"
             peer = (PAIRS.get(c[0]), "peer")
             if peer in found:
