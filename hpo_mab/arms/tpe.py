@@ -47,6 +47,14 @@ def n_good(n: int, gamma: str = GAMMA) -> int:
     return max(1, min(math.ceil(0.1 * n), 25))
 
 
+def split_dims(space: Space) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Encoded columns of numeric parameters, and (first column, width) of each categorical's one-hot block."""
+    widths = [p.width for p in space.params]
+    is_choice = np.array([p.kind == "choice" for p in space.params])
+    numeric = np.flatnonzero(~is_choice[space.dim_owner])
+    return numeric, [(int(np.sum(widths[:i])), w) for i, (w, c) in enumerate(zip(widths, is_choice)) if c]
+
+
 class ParzenEstimator:
     """A product-kernel mixture over encoded points of one Space, with a prior component."""
 
@@ -54,10 +62,7 @@ class ParzenEstimator:
                  factor: float = BANDWIDTH_FACTOR) -> None:
         self.space, self.factor = space, factor
         self.points = points
-        widths = [p.width for p in space.params]
-        is_choice = np.array([p.kind == "choice" for p in space.params])
-        self.numeric_dims = np.flatnonzero(~is_choice[space.dim_owner])
-        self.choice_params = [(int(np.sum(widths[:i])), w) for i, (w, c) in enumerate(zip(widths, is_choice)) if c]
+        self.numeric_dims, self.choice_params = split_dims(space)
         self.sigma = self._bandwidths(len(space.params), bandwidth)
 
     def _bandwidths(self, d: int, rule: str) -> np.ndarray:
@@ -130,10 +135,7 @@ class UnivariateParzenEstimator:
 
     def __init__(self, space: Space, points: np.ndarray) -> None:
         self.space, self.points = space, points
-        widths = [p.width for p in space.params]
-        is_choice = np.array([p.kind == "choice" for p in space.params])
-        self.numeric_dims = np.flatnonzero(~is_choice[space.dim_owner])
-        self.choice_params = [(int(np.sum(widths[:i])), w) for i, (w, c) in enumerate(zip(widths, is_choice)) if c]
+        self.numeric_dims, self.choice_params = split_dims(space)
         n = len(points)
         mu = points[:, self.numeric_dims]
         self.mu = np.vstack([mu, np.full((1, mu.shape[1]), 0.5)])  # last row: the prior
