@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import math
@@ -492,19 +493,26 @@ def print_report(summaries, table, settings, outdir: Path) -> None:
     print(f"results: {outdir}/journal.jsonl, trials.csv, summary.json, convergence.png")
 
 
+# Subcommands other than a run and `list`: name -> (module, function taking argv), imported on use so that
+# `hpo-runner list` and a table run load none of them.
+SUBCOMMANDS = {
+    "build-table": ("hpo_mab.surrogates.builder", "build_table_main"),
+    "serve": ("hpo_mab.server", "serve_main"),
+    "brackets": ("hpo_mab.schedulers.brackets", "brackets_main"),
+    "compare": ("hpo_mab.compare.commands", "compare_main"),
+    "report": ("hpo_mab.compare.commands", "report_main"),
+    "plot": ("hpo_mab.compare.commands", "plot_main"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv and argv[0] == "list":
             return cmd_list(argv[1:])
-        if argv and argv[0] == "build-table":
-            from hpo_mab.surrogates.builder import build_table_main
-
-            return build_table_main(argv[1:])
-        if argv and argv[0] == "serve":
-            from hpo_mab.server import serve_main
-
-            return serve_main(argv[1:])
+        if argv and argv[0] in SUBCOMMANDS:
+            module, function = SUBCOMMANDS[argv[0]]
+            return getattr(importlib.import_module(module), function)(argv[1:])
         return cmd_run(argv)
     except HpoError as exc:
         print(f"hpo-runner: error: {exc}", file=sys.stderr)
