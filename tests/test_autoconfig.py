@@ -14,7 +14,7 @@ from hpo_mab.schedulers.autoconfig import median_seconds_per_epoch, plan_asha, s
 from hpo_mab.schedulers.brackets import asha_rungs
 
 
-def check_plan(plan, budget_s, spe, R):
+def check_plan(plan, budget_s, spe, R, headroom=0.0):
     """The invariants every plan keeps."""
     ladder = asha_rungs(plan.min_resource, R, plan.eta)
     assert [r for _, r in plan.rungs] == ladder
@@ -22,10 +22,10 @@ def check_plan(plan, budget_s, spe, R):
     assert plan.full_trials >= 1 and plan.rungs[-1][1] == R
     assert plan.planned_epochs == schedule_epochs(plan.n_trials, ladder, plan.eta)
     assert plan.planned_seconds == plan.planned_epochs * spe
-    assert 0.8 * budget_s <= plan.planned_seconds <= budget_s
+    assert 0.8 * budget_s <= plan.planned_seconds <= budget_s * (1 - headroom)
     assert plan.eta in (2, 3, 4) and 1 <= plan.min_resource <= R
     # the largest n for its (eta, min_resource): one more trial would not fit
-    assert schedule_epochs(plan.n_trials + 1, ladder, plan.eta) * spe > budget_s
+    assert schedule_epochs(plan.n_trials + 1, ladder, plan.eta) * spe > budget_s * (1 - headroom)
     assert plan.scheduler_options() == {"min_resource": plan.min_resource, "max_resource": R, "eta": plan.eta}
 
 
@@ -39,6 +39,24 @@ def test_any_budget_of_two_full_trials_is_planned_within_80_to_100_percent(R, sp
     plan = plan_asha(budget_s, spe, R)
     check_plan(plan, budget_s, spe, R)
     assert f"{100 * plan.fraction:.1f}%" in plan.explain() and "\n" not in plan.explain()
+
+
+@settings(max_examples=200, deadline=None)
+@given(R=st.integers(1, 120), spe=st.floats(0.01, 500.0), trials=st.floats(0.0, 60.0), headroom=st.floats(0, 0.1))
+def test_headroom(R, spe, trials, headroom):
+    # with up to 10% kept back, budgets of at least max(5R, 10) epochs are planned within 80% to 1 - headroom
+    budget_s = max(5 * R, 10) * (1 + trials) * spe
+    plan = plan_asha(budget_s, spe, R, headroom=headroom)
+    check_plan(plan, budget_s, spe, R, headroom)
+    assert plan.headroom == headroom and (headroom == 0 or "as headroom" in plan.explain())
+
+
+def test_headroom_hand_checked():
+    # 109 s at 0.5 s/epoch, 5% kept: 103.55 s = 207 epochs. eta=4, r_min=1 (1, 4, 15): n=87 costs
+    # 87 + 21*3 + 5*11 = 205; n=88 costs 88 + 22*3 + 5*11 = 209.
+    plan = plan_asha(109, 0.5, 15, headroom=0.05)
+    assert (plan.n_trials, plan.eta, plan.planned_epochs) == (87, 4, 205)
+    assert "80-95% of the budget" in plan.explain()
 
 
 @pytest.mark.parametrize("R", [2, 3, 4, 9, 15, 27, 81])
@@ -111,6 +129,8 @@ def test_the_gap_just_above_one_trial():
     ((100, 1.0, 15.0), {}, "'max_resource' must be an integer >= 1, but got 15.0"),
     ((100, 1.0, 15), {"eta": 1}, "'eta' must be an integer >= 2, but got 1"),
     ((100, 1.0, 15), {"min_resource": 16}, "'min_resource' must be <= max_resource (15), but got 16"),
+    ((100, 1.0, 15), {"headroom": 0.2}, "'headroom' must be a number in [0, 0.2), but got 0.2"),
+    ((16, 1.0, 15), {"headroom": 0.1}, "the time budget 16 s less 10% headroom is less than one full-resource"),
 ])
 def test_bad_arguments(args, kwargs, message):
     with pytest.raises(HpoError) as info:
