@@ -7,10 +7,11 @@ the budget. Here the budget is in seconds and the unit of work is an epoch of `s
 
 The planned schedule for n trials, reduction factor eta and rungs r_0 < r_1 < ... < r_K = R
 (`brackets.asha_rungs(min_resource, R, eta)`): n trials train r_0 epochs, floor(n / eta^k) of them are
-promoted to rung k and charged only the extra r_k - r_{k-1} epochs (Li et al., "A System for Massively
-Parallel Hyperparameter Tuning", MLSys 2020, arXiv 1810.05934; ASHA never promotes more than
-floor(|rung k| / eta) out of rung k, so a run that starts n trials and then promotes what it may spends at
-most this). Its cost: epochs(n) = sum_k floor(n / eta^k) * (r_k - r_{k-1}).
+promoted to rung k and charged only the extra r_k - r_{k-1} epochs: the synchronous count (Li et al.,
+"A System for Massively Parallel Hyperparameter Tuning", MLSys 2020, arXiv 1810.05934). Its cost:
+epochs(n) = sum_k floor(n / eta^k) * (r_k - r_{k-1}). ASHA itself may promote a few more than floor(n / eta^k)
+(a trial promoted early can later fall out of its rung's top 1/eta, and the new top is promoted too), so a
+run should also stop at the budget (TIME) or plan with some `headroom`.
 
 Objective (documented choice): among eta in {2, 3, 4} and min_resource in 1..R (or the values the caller
 fixes), keep the plans that (a) take the largest n whose cost fits the budget, (b) still send at least one
