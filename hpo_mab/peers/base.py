@@ -4,11 +4,14 @@ A peer asks for a configuration (a dict of our values) and is told the configura
 evaluated with its loss (minimised; None for a failed evaluation). On a lookup table the evaluated
 configuration is a table row and may differ from the one asked (see `hpo_mab.peers.table`); the peer then
 learns the evaluated one, never the asked one.
+
+A peer that also watches each epoch of the trial it runs (Optuna's pruners) is an `EpochPeer`: before the
+evaluation it is told which configuration starts, then each epoch's loss, and may answer stop.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -27,6 +30,21 @@ class Peer(Protocol):
     def tell(self, config: Config, loss: float | None) -> None:
         """Record the evaluation of `config`: the last ask, the configuration evaluated in its place, or with no
         ask pending an observation made elsewhere (a warm start)."""
+        ...
+
+
+@runtime_checkable
+class EpochPeer(Peer, Protocol):
+    """A peer that sees the evaluated configuration's curve epoch by epoch and may stop it early."""
+
+    stop_reason: str  # the journal's reason for a trial this peer stopped
+
+    def start(self, config: Config) -> None:
+        """The evaluation of `config` (the last ask or the configuration evaluated in its place) begins."""
+        ...
+
+    def report(self, epoch: int, loss: float) -> bool:
+        """The started trial's loss after `epoch` (counted from 1); True to stop it there."""
         ...
 
 

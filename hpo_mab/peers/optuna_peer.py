@@ -105,14 +105,18 @@ def make_sampler(name: str, seed: int) -> Any:
 class OptunaPeer:
     """An Optuna study minimising our loss, asked and told in our configurations."""
 
-    def __init__(self, name: str, space: Space, seed: int | np.random.SeedSequence) -> None:
+    def __init__(self, name: str, space: Space, seed: int | np.random.SeedSequence, *, sampler: str | None = None,
+                 pruner: Any = None) -> None:
+        """`sampler`: the sampler's peer name when `name` is not one (a pruned peer's); `pruner`: an Optuna
+        pruner (the study is then named after the peer: HyperbandPruner hashes the study's name)."""
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.name = name
         self.space = space
         self.distributions = optuna_distributions(space)
-        self.study = optuna.create_study(direction="minimize", sampler=make_sampler(name, seed_int(seed)))
+        self.study = optuna.create_study(direction="minimize", sampler=make_sampler(sampler or name, seed_int(seed)),
+                                         pruner=pruner, study_name=None if pruner is None else name)
         self._asked: tuple[Any, Config] | None = None
 
     def ask(self) -> Config:
