@@ -1,8 +1,8 @@
 """Names of the arms, acquisitions and strategies, for `hpo-runner list` without importing the models.
 
 Importing the arms costs 0.7 s (scipy, scikit-learn); `list` answers in well under a second from these
-tuples. tests/test_cli.py checks them against the registries (`ARMS`, `ACQUISITIONS`, `STRATEGIES`): a new
-arm or strategy adds its name here too.
+tuples. tests/test_cli.py checks them against the registries (`ARMS`, `ACQUISITIONS`, `STRATEGIES`,
+`SCHEDULERS`): a new arm, strategy or scheduler adds its name here too.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ WITH_ACQUISITION = ("GP", "RF", "GP-HLE", "RF-HLE")
 STRATEGY_NAMES = ("SEQ", "RANDOM", "HEDGE", "HEDGE-ORIG", "EXP3", "BO-HEDGE", "BO-HEDGE-LE", "BO-HEDGE-T",
                   "BO-HEDGE-LET", "EG", "EG-LE", "GT", "GT-LE", "SKO")
 MODES = ("DIV", *ARM_NAMES)
+SCHEDULER_NAMES = ("SHA", "ASHA", "HYPERBAND", "BOHB", "MEDIAN", "DECATERCET", "PENTATERCET", "TETRATERCET",
+                   "EXTRAPOLATION")
 
 
 def arm_names() -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from hpo_mab.catalog import MODES, STRATEGY_NAMES, arm_names
+from hpo_mab.catalog import MODES, SCHEDULER_NAMES, STRATEGY_NAMES, arm_names
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
 from hpo_mab.errors import HpoError, OneLineParser
 from hpo_mab.surrogates import DEFAULT_DIR
@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0, "outdir": None, "log_level": "warn", "arms": None, "charge_proposal_time": False,
     "strategy_options": None, "arm_options": None, "train": False, "epochs": None, "device": None, "datasets": None,
     "script": None, "workers": None, "credential": None, "worker_timeout": None,
+    "scheduler": None, "scheduler_options": None, "model_data": None,
 }
 # Options of the strategies (`strategy_options` in a run configuration): which strategies read each, and its rule.
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -87,6 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="start OUTDIR's experiment again from scratch")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--surrogates-dir", default=str(DEFAULT_DIR), help="where our own tables live")
+    mf = p.add_argument_group("early termination and multi-fidelity (trials with several epochs)")
+    mf.add_argument("--scheduler", default=S, help="decides at each epoch whether a trial continues, pauses or "
+                                                   "stops: SHA, ASHA, HYPERBAND, BOHB, MEDIAN, DECATERCET, "
+                                                   "PENTATERCET, TETRATERCET, EXTRAPOLATION (`hpo-runner list`)")
+    mf.add_argument("--max-resource", dest="max_resource", type=int, default=S,
+                    help="epochs of a full trial (default: the table's or the task's)")
+    mf.add_argument("--min-resource", dest="min_resource", type=int, default=S,
+                    help="epochs of the first rung (SHA, ASHA, HYPERBAND, BOHB; default 1)")
+    mf.add_argument("--eta", type=int, default=S, help="reduction factor: the best 1/eta of a rung go on (default 3)")
+    mf.add_argument("--model-data", dest="model_data", default=S,
+                    help="what the arms model under a scheduler: largest (the largest epoch enough trials "
+                         "reached, BOHB's rule; default), resource (each trial at its epochs) or full (only "
+                         "trials that ran every epoch)")
     live = p.add_argument_group("real training (--train)")
     live.add_argument("--train", action="store_true", default=S,
                       help="train CONFIG_NAME's task for real on the wall clock instead of replaying a table")
@@ -166,7 +180,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_trials": (int,), "seed": (int,), "outdir": (str,), "log_level": (str,), "charge_proposal_time": (bool,),
     "strategy_options": (dict,), "arm_options": (dict,), "train": (bool,), "epochs": (int,), "device": (str,),
     "datasets": (str,), "script": (dict,), "workers": (list,), "credential": (str,),
-    "worker_timeout": (int, float, str),
+    "worker_timeout": (int, float, str), "scheduler": (str,), "scheduler_options": (dict,), "model_data": (str,),
 }
 
 
@@ -245,6 +259,7 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
     if options["mode"] == "DIV" and options["spec"] not in STRATEGY_NAMES:
         raise HpoError(f"unknown strategy {options['spec']!r} for -m DIV; expected one of {', '.join(STRATEGY_NAMES)} "
                        "(EI, PI and UCB are acquisitions of -m GP and -m RF)")
+    _scheduler_options(options, args, where)
     options["strategy_options"] = check_strategy_options(options["strategy_options"], options["mode"],
                                                          options["spec"], where)
     if options["arm_options"] is not None:
@@ -255,6 +270,38 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
         except HpoError as exc:
             raise HpoError(f"{where}: arm_options: {exc}") from None
     return options
+
+
+def _scheduler_options(options: dict[str, Any], args: argparse.Namespace, where: str) -> None:
+    """--scheduler and its options: the flags join (and override) the run configuration's `scheduler_options`."""
+    flags = {k: getattr(args, k) for k in ("max_resource", "min_resource", "eta") if hasattr(args, k)}
+    if options["scheduler"] is None:
+        if flags or options["scheduler_options"] is not None:
+            given = ", ".join(f"--{k.replace('_', '-')}" for k in flags) or "scheduler_options"
+            raise HpoError(f"{given} configure a scheduler; name one with --scheduler (e.g. --scheduler ASHA)")
+        if options["model_data"] is not None:
+            raise HpoError("--model-data applies under a scheduler; name one with --scheduler")
+        return
+    from hpo_mab.history import MODEL_DATA
+    from hpo_mab.schedulers import SCHEDULERS
+
+    name = options["scheduler"].upper()
+    if name not in SCHEDULERS:
+        raise HpoError(f"unknown scheduler {options['scheduler']!r}; expected one of {', '.join(SCHEDULERS)}")
+    options["scheduler"] = name
+    merged = {**(options["scheduler_options"] or {}), **flags}
+    unknown = sorted(set(merged) - set(SCHEDULERS[name].OPTIONS))
+    if unknown:
+        raise HpoError(f"{where}: scheduler {name} has no option {unknown[0]!r}; valid: "
+                       f"{', '.join(SCHEDULERS[name].OPTIONS) or '(none)'}")
+    options["scheduler_options"] = merged or None
+    model_data = options["model_data"]
+    if model_data is not None and model_data not in MODEL_DATA:
+        raise HpoError(f"--model-data must be one of {', '.join(MODEL_DATA)}, but got {model_data!r}")
+    required = getattr(SCHEDULERS[name], "model_data", None)
+    if required is not None and model_data not in (None, required):
+        raise HpoError(f"scheduler {name} models the {required} data (that is what makes it {name}); drop "
+                       f"--model-data {model_data} or use HYPERBAND")
 
 
 def check_strategy_options(value: Any, mode: str, strategy: str | None, where: str) -> dict[str, Any] | None:
@@ -296,7 +343,7 @@ def cmd_list(argv: list[str]) -> int:
     tables = table_summaries(Path(args.surrogates_dir))
     arms = arm_names()
     doc = {"surrogates": tables, "arms": arms, "strategies": sorted(STRATEGY_NAMES), "modes": list(MODES),
-           "tasks": list(TASKS)}
+           "schedulers": list(SCHEDULER_NAMES), "tasks": list(TASKS)}
     if args.json:
         print(json.dumps(doc))
         return 0
@@ -309,6 +356,7 @@ def cmd_list(argv: list[str]) -> int:
     print("(top1%_goal: the value that marks the table's top 1% by true value, a goal for -e GOAL -eg)")
     print("\narms:       " + ", ".join(arms))
     print("strategies: " + ", ".join(sorted(STRATEGY_NAMES)))
+    print("schedulers: " + ", ".join(SCHEDULER_NAMES) + " (--scheduler; tables and tasks with several epochs)")
     print("tasks:      " + ", ".join(TASKS) + " (real training: hpo-runner TASK N --train)")
     return 0
 
@@ -327,7 +375,9 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: An
                     max_trials=options["max_trials"], seed=options["seed"],
                     arms=options["arms"] if options["mode"] == "DIV" else None,
                     charge_proposal_time=bool(options["charge_proposal_time"]),
-                    strategy_options=options["strategy_options"], arm_options=options["arm_options"])
+                    strategy_options=options["strategy_options"], arm_options=options["arm_options"],
+                    scheduler=options["scheduler"], scheduler_options=options["scheduler_options"],
+                    model_data=options["model_data"])
 
 
 def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:

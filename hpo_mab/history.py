@@ -17,8 +17,10 @@ from hpo_mab.space import Config
 
 V = TypeVar("V", float, np.ndarray)
 
-STATES = ("init", "complete", "stopped", "failed")
+STATES = ("init", "complete", "stopped", "failed", "paused")
 FINISHED = ("init", "complete")
+OBSERVED = ("init", "complete", "stopped", "paused")  # states whose loss (at the epochs reached) is an observation
+MODEL_DATA = ("full", "largest", "resource")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class Trial:
     """One evaluation of one configuration.
 
     `value` is the final metric in its own units; `loss` the minimised internal value (None unless the
-    trial finished). `state` is init (a finished initial-design trial), complete, stopped or failed.
+    trial finished). `state` is init (a finished initial-design trial), complete, stopped, failed or paused
+    (a scheduler paused it at a rung; a later record with `info.resumes` = this trial's number continues it).
     """
 
     run: int
@@ -92,47 +95,84 @@ class Trial:
     def finished(self) -> bool:
         return self.state in FINISHED and self.loss is not None
 
+    @property
+    def observed(self) -> bool:
+        """Whether the loss is an observation at the epochs reached (finished, paused or stopped early)."""
+        return self.state in OBSERVED and self.loss is not None
+
+    @property
+    def trial_id(self) -> int:
+        """The number of the trial's first record (a resumed trial's records share it)."""
+        return int(self.info.get("resumes", self.number))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class History:
-    """Trials of one run in order, with encoded inputs and losses of the finished ones kept as arrays."""
+    """Trials of one run in order, with the models' data (encoded inputs, minimised losses) kept as arrays.
 
-    def __init__(self, n_dims: int) -> None:
+    `model_data` says which observations the arms and strategies model (X, y, n_finished):
+    - `full` (the default, and what every run without a scheduler uses): trials that ran every epoch.
+    - `largest` (BOHB, Falkner et al. 2018): the losses at the largest epoch that at least `min_points` trials
+      reached, read from their curves (a trial stopped or paused earlier is left out).
+    - `resource`: every trial's loss at the epochs it reached (mixed fidelities, as Optuna's samplers see
+      pruned trials' last values).
+    The views other than `full` read the trials' curves (in the metric's units, turned into losses by
+    `direction`). `best` is always the best full-resource (finished) trial: what a run reports.
+    """
+
+    def __init__(self, n_dims: int, model_data: str = "full", min_points: int | None = None,
+                 direction: Direction | str = "min") -> None:
+        if model_data not in MODEL_DATA:
+            raise HpoError(f"model_data must be one of {', '.join(MODEL_DATA)}, but got {model_data!r}")
         self.trials: list[Trial] = []
+        self.model_data = model_data
+        self.direction = direction_of(direction)
+        self.min_points = max(n_dims + 2, 5) if min_points is None else min_points
         self._x = np.zeros((64, n_dims))
         self._y = np.zeros(64)
         self._n = 0
         self.visited_rows: set[int] = set()
         self.best: Trial | None = None
+        self._encoded: dict[int, np.ndarray] = {}  # trial id -> encoding (views other than `full`)
+        self._curves: dict[int, list[float]] = {}  # trial id -> losses after epoch 1, 2, ... reached so far
+        self._view: tuple[int, np.ndarray, np.ndarray, int | None] | None = None
 
     def __len__(self) -> int:
         return len(self.trials)
 
     @property
     def X(self) -> np.ndarray:  # noqa: N802 - the usual name for a design matrix
-        """Encoded configurations of finished trials (read-only view)."""
-        view = self._x[: self._n]
+        """Encoded configurations the models see (read-only view)."""
+        view = self._model()[0] if self.model_data != "full" else self._x[: self._n]
         view.flags.writeable = False
         return view
 
     @property
     def y(self) -> np.ndarray:
-        """Minimised losses of finished trials (read-only view)."""
-        view = self._y[: self._n]
+        """Minimised losses the models see (read-only view)."""
+        view = self._model()[1] if self.model_data != "full" else self._y[: self._n]
         view.flags.writeable = False
         return view
 
     @property
     def n_finished(self) -> int:
-        return self._n
+        """How many observations the models see."""
+        return len(self._model()[1]) if self.model_data != "full" else self._n
+
+    @property
+    def model_epoch(self) -> int | None:
+        """The epoch the `largest` view reads (None for the other views, or before any observation)."""
+        return self._model()[2] if self.model_data == "largest" else None
 
     def append(self, trial: Trial, encoded: np.ndarray) -> None:
         """Record a trial; finished ones join the model data, every one counts as visited."""
         self.trials.append(trial)
         if trial.row is not None:
             self.visited_rows.add(trial.row)
+        if self.model_data != "full":
+            self._observe(trial, encoded)
         if not trial.finished:
             return
         if self._n == self._x.shape[0]:
@@ -143,3 +183,36 @@ class History:
         self._n += 1
         if self.best is None or trial.loss < self.best.loss:
             self.best = trial
+
+    # -- the views other than `full` -------------------------------------------------------------------
+    def _observe(self, trial: Trial, encoded: np.ndarray) -> None:
+        """Keep the trial's curve as losses (a resumed trial's records extend it)."""
+        tid = trial.trial_id
+        self._encoded.setdefault(tid, np.asarray(encoded, dtype=float))
+        if trial.state == "failed":
+            return
+        start = int(trial.info.get("from_epoch", 0))
+        curve = self._curves.setdefault(tid, [])
+        del curve[start:]
+        curve.extend(self.direction.to_loss(float(v)) for v in trial.curve)
+        self._view = None
+
+    def _model(self) -> tuple[np.ndarray, np.ndarray, int | None]:
+        if self._view is None or self._view[0] != len(self.trials):
+            self._view = (len(self.trials), *self._build_view())
+        return self._view[1], self._view[2], self._view[3]
+
+    def _build_view(self) -> tuple[np.ndarray, np.ndarray, int | None]:
+        ids = [t for t, c in self._curves.items() if c and np.isfinite(c[-1])]
+        epoch = None
+        if self.model_data == "largest":
+            reached = sorted((len(self._curves[t]) for t in ids), reverse=True)
+            if reached:
+                epoch = reached[min(self.min_points, len(reached)) - 1]
+            ids = [t for t in ids if epoch is not None and len(self._curves[t]) >= epoch
+                   and np.isfinite(self._curves[t][epoch - 1])]
+            losses = [self._curves[t][epoch - 1] for t in ids] if epoch else []
+        else:
+            losses = [self._curves[t][-1] for t in ids]
+        x = np.array([self._encoded[t] for t in ids]).reshape(len(ids), self._x.shape[1])
+        return x, np.array(losses, dtype=float), epoch

@@ -108,7 +108,7 @@ class Optimizer:
                  arms: Sequence[tuple[str, str | None]] | None = None, run: int = 0,
                  n_init: int | None = None, metric: Any = None, oracle: Callable[[int], float] | None = None,
                  strategy_options: Mapping[str, Any] | None = None, budget: Budget | None = None,
-                 arm_options: Mapping[str, Any] | None = None) -> None:
+                 arm_options: Mapping[str, Any] | None = None, model_data: str = "full") -> None:
         self.sense = direction_of(direction)  # maps told values to minimised losses and back
         _check_arguments(space, mode, seed, run, n_init)
         if metric is not None and getattr(metric, "direction", self.sense.name) != self.sense.name:
@@ -135,7 +135,7 @@ class Optimizer:
         self.strategy_rng = np.random.default_rng(strategy_seq)
         self.n_init = n_initial(space) if n_init is None else n_init
         self._init_points = space.sobol(self.n_init, np.random.default_rng(init_seq))
-        self.history = History(space.n_dims)
+        self.history = History(space.n_dims, model_data, direction=self.sense)
         self._pending: dict[str, list[Proposal]] = {}
 
     # -- proposing ---------------------------------------------------------------------------------
@@ -191,10 +191,12 @@ class Optimizer:
         return dict(proposal.nominee.config)
 
     # -- recording ---------------------------------------------------------------------------------
-    def record(self, trial: Trial, proposal: Proposal) -> None:
-        """Add a finished, stopped or failed trial to the history and let the strategy learn."""
+    def record(self, trial: Trial, proposal: Proposal, learn: bool = True) -> None:
+        """Add a finished, paused, stopped or failed trial to the history and let the strategy learn.
+
+        `learn=False` for a record that continues a paused trial: the strategy learnt from its proposal once."""
         self.history.append(trial, proposal.nominee.x)
-        if proposal.arm != INIT_ARM:
+        if learn and proposal.arm != INIT_ARM:
             with one_blas_thread():
                 self.strategy.update(trial, self.history, proposal.nominees)
 

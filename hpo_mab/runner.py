@@ -43,6 +43,8 @@ from hpo_mab.journal import (
 )
 from hpo_mab.optimizer import Optimizer, Proposal
 from hpo_mab.outdir import OUTPUTS, check_outdir, make_outdir, read_json_object
+from hpo_mab.schedulers import make_scheduler
+from hpo_mab.schedulers.driver import Paused, SchedulerDriver, stopped_value
 from hpo_mab.strategies import Budget
 from hpo_mab.termination import Termination, check_goal
 
@@ -70,6 +72,9 @@ class Settings:
     train: bool = False  # live: real training on the wall clock (recorded only when set)
     epochs: int | None = None  # live: epochs per trial (recorded only when set)
     script: dict[str, Any] | None = None  # a user's script: its run-configuration mapping (recorded only when set)
+    scheduler: str | None = None  # early termination / multi-fidelity (recorded only when set)
+    scheduler_options: dict[str, Any] | None = None
+    model_data: str | None = None  # what the arms model under a scheduler (full, largest, resource)
 
     def describe(self) -> str:
         what = self.mode + (f"-{self.spec}" if self.spec and self.spec != self.mode else "")
@@ -117,7 +122,8 @@ def make_optimizer(run: int, seq: np.random.SeedSequence, problem: Problem, sett
     return Optimizer(problem.space, settings.mode, settings.spec, problem.metric.sense, seed=seq,
                      candidates=candidates, arms=settings.arms, run=run, metric=problem.metric,
                      oracle=problem.oracle, strategy_options=settings.strategy_options,
-                     budget=Budget(term.budget, term.max_trials), arm_options=settings.arm_options)
+                     budget=Budget(term.budget, term.max_trials), arm_options=settings.arm_options,
+                     model_data=model_data_of(settings))
 
 
 def _differs(record: dict[str, Any], proposal: Proposal) -> bool:
@@ -126,34 +132,95 @@ def _differs(record: dict[str, Any], proposal: Proposal) -> bool:
     return record["row"] is None and record["config"] != orjson.loads(orjson.dumps(proposal.config, option=_NUMPY))
 
 
+def make_driver(settings: Settings, problem: Problem) -> SchedulerDriver | None:
+    """The run's scheduler driver (None without `settings.scheduler`)."""
+    if not settings.scheduler:
+        return None
+    scheduler = make_scheduler(settings.scheduler, problem.max_epochs, settings.scheduler_options)
+    return SchedulerDriver(scheduler, problem.metric.sense)
+
+
+def model_data_of(settings: Settings) -> str:
+    """What the arms model: the setting, else `largest` under a scheduler (BOHB) and `full` without one."""
+    return settings.model_data or ("largest" if settings.scheduler else "full")
+
+
+def _continuation(tid: int, paused: Paused) -> tuple[Proposal, int]:
+    """The proposal that continues paused trial `tid` (from its checkpoint, or again from the start)."""
+    start = paused.epochs if paused.checkpoint is not None else 0
+    info: dict[str, Any] = {"resumes": tid, "from_epoch": start}
+    if paused.checkpoint is None:
+        info["restarted"] = True  # no checkpoint: trained again from epoch 1 and charged again
+    old = paused.proposal
+    return Proposal(old.nominee, old.arm, 0.0, info, None), start
+
+
+def _evaluate(backend: Any, opt: Optimizer, proposal: Proposal, draw: float, deadline: float, start: int,
+              checkpoint: Any, driver: SchedulerDriver | None, tid: int) -> tuple[Trial, Any]:
+    """Run one trial (or the rest of a paused one) on the backend; the Trial to journal and its checkpoint."""
+    report = driver.callback(tid) if driver is not None else None
+    outcome = backend.run_trial(proposal.nominee, draw=draw, deadline=deadline, report=report,
+                                checkpoint=checkpoint)
+    fields = dict(epochs=start + outcome.epochs, curve=outcome.curve, test=outcome.test,
+                  seconds=outcome.seconds, clock=backend.clock.now)
+    value = outcome.value
+    if driver is not None and driver.paused_by_scheduler(outcome):
+        fields.update(state="paused", reason=f"paused by {driver.scheduler.name}")
+    elif driver is not None and driver.stopped_by_scheduler(outcome):
+        value = stopped_value(outcome.curve, opt.sense)
+        fields.update(state="stopped", reason=f"stopped by {driver.scheduler.name}")
+    elif outcome.state != "complete":
+        fields.update(state=outcome.state, reason=outcome.reason)
+    trial = opt.make_trial(proposal, value, **fields)
+    extra = dict(outcome.info)
+    if fields.get("state") == "paused" and isinstance(outcome.checkpoint, tuple):
+        extra["checkpoint"] = list(outcome.checkpoint)  # a table's (row, seed, epochs): a resume restores it
+    if extra:
+        trial = replace(trial, info={**trial.info, **extra})
+    return trial, outcome.checkpoint
+
+
 def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: Settings, term: Termination,
             journal: Journal, replay: list[dict[str, Any]], path: Path,
             on_trial: Callable[[Trial, float], None] | None = None) -> RunSummary:
     """One seeded run of a problem (a lookup Table is taken as its problem); the first len(replay) trials
-    come from the journal."""
+    come from the journal. With a scheduler, a trial may pause at a rung and continue later: each part is
+    one journal record, the later ones with `info.resumes` (the first record's number) and `from_epoch`."""
     problem = as_problem(problem)
     opt_seq, eval_seq = seq.spawn(2)
     candidates = problem.make_candidates()
     opt = make_optimizer(run, opt_seq, problem, settings, term, candidates)
     backend = problem.make_backend()
+    driver = make_driver(settings, problem)
     eval_rng = np.random.default_rng(eval_seq)
     arm_counts: Counter = Counter()
     incumbents: Counter = Counter()
     time_to_goal = None
     stop = None
     warned = False
+    started = 0  # configurations proposed (a continued trial is not a new one)
     while stop is None:
         n = len(opt.history)
-        if term.max_trials is not None and n >= term.max_trials:
-            stop = "max trials"
-            break
-        if candidates.exhausted(opt.history):
-            stop = f"every one of the table's {problem.n_rows} rows has been evaluated"
-            break
-        proposal = opt.propose()
-        draw = float(eval_rng.random())
+        job = driver.next_resume() if driver is not None else None
+        if job is None:
+            if term.max_trials is not None and started >= term.max_trials:
+                stop = "max trials"
+                break
+            if candidates.exhausted(opt.history):
+                stop = f"every one of the table's {problem.n_rows} rows has been evaluated"
+                break
+            proposal, tid, start, checkpoint = opt.propose(), n, 0, None
+            draw = float(eval_rng.random())
+            started += 1
+        else:
+            tid, paused = job
+            (proposal, start), draw, checkpoint = _continuation(tid, paused), paused.draw, paused.checkpoint
         if n < len(replay):
             record = replay[n]
+            if record["info"].get("resumes") != (tid if job is not None else None):
+                raise HpoError(f"{path}: run {run} trial {n} is {'not ' if job is not None else ''}a continued "
+                               f"trial, but the scheduler now decides otherwise; the journal comes from other "
+                               "code or settings: use --overwrite or another -o")
             if _differs(record, proposal):
                 if not warned:
                     log.warning("%s: run %d trial %d re-derives to row %s by %s, but the journal has row %s by %s; "
@@ -165,24 +232,24 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
                                     record["info"], proposal.nominees)
             trial = trial_from_record(record)
             backend.clock.set(trial.clock)
+            if driver is not None:
+                driver.replay(trial)
+            saved = trial.info.get("checkpoint")
+            checkpoint = tuple(saved) if isinstance(saved, list) else None
         else:
-            if settings.charge_proposal_time:
+            if settings.charge_proposal_time and job is None:
                 backend.clock.advance(proposal.proposal_seconds)
-            outcome = backend.run_trial(proposal.nominee, draw=draw, deadline=term.budget)
-            fields = dict(epochs=outcome.epochs, curve=outcome.curve, test=outcome.test,
-                          seconds=outcome.seconds, clock=backend.clock.now)
-            if outcome.state != "complete":
-                fields.update(state=outcome.state, reason=outcome.reason)
-            trial = opt.make_trial(proposal, outcome.value, **fields)
-            extra = dict(outcome.info)
+            trial, checkpoint = _evaluate(backend, opt, proposal, draw, term.budget, start, checkpoint, driver,
+                                          tid)
             if problem.live and replay and n == len(replay):
-                extra["rerun"] = True  # the first trial after a resume: the one in flight at the kill, if any
-            if extra:
-                trial = replace(trial, info={**trial.info, **extra})
+                trial = replace(trial, info={**trial.info, "rerun": True})  # the trial in flight at the kill
             journal.write(trial)
         before = opt.history.best
-        opt.record(trial, proposal)
-        arm_counts[trial.arm] += 1
+        opt.record(trial, proposal, learn=job is None)
+        if driver is not None:
+            driver.ended(trial, proposal, draw, checkpoint)
+        if job is None:
+            arm_counts[trial.arm] += 1
         if opt.history.best is not before:
             incumbents[trial.arm] += 1
         if on_trial is not None:
@@ -204,7 +271,10 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
 def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     record = asdict(settings)
     record["budget"] = budget
-    for key in ("train", "epochs", "script"):  # live-mode keys: absent from table experiments, as before them
+    if settings.scheduler:
+        record["model_data"] = model_data_of(settings)
+    for key in ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data"):
+        # keys of later features: absent from experiments that do not use them, as before them
         if not record[key]:
             del record[key]
     return _norm(record)
@@ -233,6 +303,7 @@ def plan_experiment(settings: Settings, problem: Problem | Any, outdir: str | Pa
     seq = np.random.SeedSequence(settings.seed).spawn(1)[0]
     make_optimizer(0, seq.spawn(1)[0], problem, settings, term,
                    problem.make_candidates())  # arms and strategy, as a run builds them
+    make_driver(settings, problem)  # the scheduler and its options
     outdir = check_outdir(outdir)
     plan = Plan(settings, problem, outdir, term, settings_record(settings, budget), resume, overwrite)
     journal = outdir / "journal.jsonl"

@@ -126,6 +126,10 @@ def test_the_catalog_names_every_registered_arm_and_strategy():
     assert set(ARM_NAMES) == set(ARMS), "add the new arm's name to hpo_mab/catalog.py"
     assert set(ACQUISITION_NAMES) == set(ACQUISITIONS)
     assert set(STRATEGY_NAMES) == set(STRATEGIES), "add the new strategy's name to hpo_mab/catalog.py"
+    from hpo_mab.catalog import SCHEDULER_NAMES
+    from hpo_mab.schedulers import SCHEDULERS
+
+    assert list(SCHEDULER_NAMES) == list(SCHEDULERS), "add the new scheduler's name to hpo_mab/catalog.py"
 
 
 def test_shipped_literature_summaries_match_the_tables():

@@ -127,6 +127,7 @@ def test_median_matches_optuna_in_both_directions(options):
 
 # ------------------------------------------------------------------------------------- DEEP-BO thresholds
 def thresholds_with(cls=PentaTercet, levels=(0.1, 0.2, 0.3, 0.4, 0.5), E=10, **options):
+    options.setdefault("first_check", "drop_worst")  # the reference code's first check (the default is the issue's)
     s = cls(E, options)
     seed_history(s, [[lv] * E for lv in levels])  # window means = levels
     return s
@@ -139,7 +140,8 @@ def test_threshold_check_epochs():
     assert [c[0] for c in DecaTercet(27).checks()] == [13, 24]
     assert [c[0] for c in PentaTercet(27).checks()] == [13, 21]
     assert [c[0] for c in TetraTercet(27).checks()] == [13, 20]
-    assert PentaTercet(10).checks() == [(5, 1, 0.8), (8, 5, 0.2)]  # (epoch, window start, quantile level)
+    assert PentaTercet(10).checks() == [(5, 1, 0.2), (8, 5, 0.2)]  # (epoch, window start, quantile level)
+    assert PentaTercet(10, {"first_check": "drop_worst"}).checks() == [(5, 1, 0.8), (8, 5, 0.2)]
 
 
 def test_threshold_stops_at_the_exact_epochs():
@@ -180,7 +182,7 @@ def test_threshold_mirrors_the_accuracy_rule(cls):
     t = np.arange(1, E + 1)
     curves = [list(0.4 + rng.uniform(0, 0.5) * (1 - t ** -rng.uniform(0.3, 2.0)) + rng.normal(0, 0.01, E))
               for _ in range(30)]
-    s = cls(E)
+    s = cls(E, {"first_check": "drop_worst"})  # the reference code's reading, which deepbo_reference follows
     history, expected, got = [], [], []
     for i, acc in enumerate(curves):
         stop = deepbo_reference(history, acc, cls.p, E)

@@ -44,6 +44,14 @@ class Problem:
         table = self.table
         return lambda row: float(table.true_values[row])
 
+    @property
+    def max_epochs(self) -> int | None:
+        """Epochs of a full trial: the table's, or the live task's (None when unknown, e.g. a user's script)."""
+        if self.table is not None:
+            return int(self.table.n_epochs)
+        epochs = self.meta.get("epochs")
+        return epochs if isinstance(epochs, int) else None
+
     def true_value(self, row: int | None) -> float | None:
         if self.table is None or row is None:
             return None

@@ -7,10 +7,10 @@ Reading (taken from the authors' reference code, `MultiThresholdingETRTrainer` i
 1. First check, at epoch e1 = floor(E/2), window epochs 1..e1. Each earlier trial that reached e1 gives the
    mean of its losses over the window. The trial's **current loss** (its loss at e1, not its own window mean:
    the reference code compares `acc_curve[end_index]`) is compared with a quantile of those means:
-   - `first_check="drop_worst"` (default, the reference code's "early drop"): STOP when the loss is in the
-     worst fraction p, i.e. loss > quantile(means, 1 - p);
-   - `first_check="keep_best"` (the issue's wording, "outside the best fraction p" at both checks): STOP when
-     loss > quantile(means, p). Much harsher: it stops about 1 - p of the trials at E/2.
+   - `first_check="keep_best"` (default: issue 11's wording, "outside the best fraction p" at both checks):
+     STOP when loss > quantile(means, p). Harsh: it stops about 1 - p of the trials at E/2;
+   - `first_check="drop_worst"` (the reference code's "early drop"): STOP when the loss is in the worst
+     fraction p, i.e. loss > quantile(means, 1 - p).
 2. Second check, at epoch e2 = floor((1 - p) E), window epochs e1..e2 (both ends included, as the reference
    code's indices): STOP when the current loss is outside the best fraction p, loss > quantile(means, p).
 
@@ -43,7 +43,7 @@ class ThresholdRule(Scheduler):
 
     name: ClassVar[str] = "THRESHOLD"
     p: ClassVar[float] = 0.2
-    OPTIONS: ClassVar[dict[str, Any]] = {"min_trials": 3, "first_check": "drop_worst"}
+    OPTIONS: ClassVar[dict[str, Any]] = {"min_trials": 3, "first_check": "keep_best"}
 
     def __init__(self, max_epochs: int, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(max_epochs, options)

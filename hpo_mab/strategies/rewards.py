@@ -23,7 +23,8 @@ with loss 1.0 gets e = 2 and LE reward -0.301. Its plain reward among the observ
 (0.5, 0.8, 0.2, 0.4, 1.0, 0.05): k = 0 better -> 1.0 for the 0.05 trial, k = 5 -> 0.0 for the 1.0 trial,
 and the 0.4 trial has k = 2 -> 1 - 2/5 = 0.6.
 
-A trial that did not finish (failed or stopped) earns the worst reward of its scale: 0 on the plain scale
+A trial paused or stopped early (by a scheduler, or by the budget) earns the reward of its loss at the epochs
+it reached. A failed trial earns the worst reward of its scale: 0 on the plain scale
 and on the bounded LE scale (e = 1), the smallest LE reward observed so far (at most 0) for unbounded losses.
 """
 
@@ -115,5 +116,5 @@ class Rewarder:
         return min(0.0, self.reward(float(history.y.max()), history))
 
     def of_trial(self, trial: Trial, history: History) -> float:
-        """Reward of a recorded trial (its loss if it finished, else the worst reward)."""
-        return self.reward(trial.loss if trial.finished else None, history)
+        """Reward of a recorded trial (its loss at the epochs it reached, else the worst reward)."""
+        return self.reward(trial.loss if trial.observed else None, history)

@@ -1,0 +1,172 @@
+"""Schedulers in the runner: rung promotion order and counts, time accounting of paused-then-promoted trials,
+the arms' model data, resume, and the same journal for the same seed with every scheduler."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import make_tiny_error_table, make_tiny_table
+
+from hpo_mab.errors import HpoError
+from hpo_mab.history import History, Trial
+from hpo_mab.journal import read_journal
+from hpo_mab.runner import Settings, run_experiment
+from hpo_mab.schedulers import SCHEDULERS, Decision, make_scheduler
+
+
+def _journal(path):
+    return list(read_journal(path / "journal.jsonl"))
+
+
+def _run(tmp_path, table, scheduler, runs=1, name="out", **kw):
+    settings = Settings(table.name, runs, mode=kw.pop("mode", "RANDOM"), spec=None, scheduler=scheduler, **kw)
+    summaries = run_experiment(settings, table, tmp_path / name)
+    return summaries, _journal(tmp_path / name)
+
+
+def test_asha_promotes_the_top_third_of_the_highest_rung_first():
+    asha = make_scheduler("ASHA", 9, {"eta": 3})  # rungs 1, 3, 9
+    assert asha.resources == [1, 3, 9]
+    for tid, loss in enumerate([0.5, 0.2, 0.9]):
+        assert asha.on_report(tid, 1, loss) == Decision.PAUSE
+        asha.on_end(tid, "paused", 1)
+    assert asha.next_to_resume() == 1  # top 1 of 3 at rung 0
+    assert asha.next_to_resume() is None  # 1 is promoted already; 3 // 3 = 1
+    assert asha.on_report(1, 2, 0.15) == Decision.CONTINUE
+    assert asha.on_report(1, 3, 0.1) == Decision.PAUSE
+    asha.on_end(1, "paused", 3)
+    for tid, loss in zip((3, 4, 5), (0.05, 0.6, 0.7), strict=True):
+        asha.on_report(tid, 1, loss)
+        asha.on_end(tid, "paused", 1)
+    # rung 1 holds one trial (1 // 3 = 0 promotable); rung 0 holds 6: top 2 are 3 and 1, and 1 is promoted
+    assert asha.next_to_resume() == 3
+    assert asha.next_to_resume() is None
+
+
+def test_sha_runs_each_bracket_synchronously_best_first(tmp_path):
+    table = make_tiny_table(n_rows=60, n_epochs=9)
+    _, records = _run(tmp_path, table, "SHA", max_trials=10)
+    assert [r["state"] for r in records[:9]] == ["paused"] * 9 and all(r["epochs"] == 1 for r in records[:9])
+    rung0 = sorted(range(9), key=lambda i: (-records[i]["value"], i))  # accuracy: the highest first
+    promoted = [r["info"]["resumes"] for r in records[9:12]]
+    assert promoted == rung0[:3]
+    assert all(r["epochs"] == 3 and r["info"]["from_epoch"] == 1 and r["state"] == "paused" for r in records[9:12])
+    best3 = min(range(9, 12), key=lambda i: (-records[i]["value"], records[i]["info"]["resumes"]))
+    last = records[12]
+    assert last["info"]["resumes"] == records[best3]["info"]["resumes"] and last["epochs"] == 9
+    assert last["state"] in ("init", "complete") and last["info"]["from_epoch"] == 3
+    assert records[13]["epochs"] == 1 and "resumes" not in records[13]["info"]  # the next bracket
+
+
+def test_a_promoted_trial_is_charged_only_its_extra_epochs(tmp_path):
+    table = make_tiny_table(n_rows=60, n_epochs=9)
+    summaries, records = _run(tmp_path, table, "ASHA", max_trials=30)
+    by_id: dict[int, list[dict]] = {}
+    for r in records:
+        by_id.setdefault(r["info"].get("resumes", r["number"]), []).append(r)
+    resumed = [parts for parts in by_id.values() if len(parts) > 1]
+    assert resumed, "some trial must be promoted"
+    for parts in resumed:
+        row, (_, seed, epochs) = parts[0]["row"], parts[0]["info"]["checkpoint"]
+        assert epochs == parts[0]["epochs"]
+        cumulative = table.seconds[row, seed]
+        for part in parts[1:]:
+            if part["reason"] == "time budget exhausted":
+                continue  # cut mid-epoch at the budget
+            start, end = part["info"]["from_epoch"], part["epochs"]
+            assert part["seconds"] == pytest.approx(cumulative[end - 1] - cumulative[start - 1], rel=1e-6)
+            assert part["curve"] == pytest.approx(table.values[row, seed, start:end].tolist())
+    assert sum(r["seconds"] for r in records) == pytest.approx(records[-1]["clock"])
+    assert summaries[0].clock == pytest.approx(records[-1]["clock"])
+
+
+def test_hyperband_follows_its_bracket_plan(tmp_path):
+    table = make_tiny_table(n_rows=80, n_epochs=9)  # R = 9, eta = 3: (9@1, 3@3, 1@9), (3@3, 1@9), (3@9)
+    _, records = _run(tmp_path, table, "HYPERBAND", max_trials=18)
+    firsts = [r for r in records if "resumes" not in r["info"]]
+    assert [r["epochs"] for r in firsts[:15]] == [1] * 9 + [3] * 3 + [9] * 3
+    assert len(records) >= 9 + 3 + 1 + 3 + 1 + 3
+
+
+@pytest.mark.parametrize("name", ["ASHA", "SHA", "HYPERBAND"])
+def test_both_metric_directions_make_the_same_decisions(tmp_path, name):
+    acc, err = make_tiny_table(n_rows=60, n_epochs=9), make_tiny_error_table(n_rows=60, n_epochs=9)
+    _, a = _run(tmp_path, acc, name, max_trials=25, name="acc")
+    _, e = _run(tmp_path, err, name, max_trials=25, name="err")
+    assert [(r["row"], r["epochs"], r["state"]) for r in a] == [(r["row"], r["epochs"], r["state"]) for r in e]
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_same_seed_same_journal_and_resume_continues_it(tmp_path, name):
+    table = make_tiny_table(n_rows=60, n_epochs=9)
+    kw = dict(mode="TPE", max_trials=24, seed=3)
+    _run(tmp_path, table, name, name="a", **kw)
+    _run(tmp_path, table, name, name="b", **kw)
+    strip = [{k: v for k, v in r.items() if k != "proposal_seconds"} for r in _journal(tmp_path / "a")]
+    assert strip == [{k: v for k, v in r.items() if k != "proposal_seconds"} for r in _journal(tmp_path / "b")]
+    # cut the journal after a continued trial and resume: the same journal results
+    lines = (tmp_path / "b" / "journal.jsonl").read_text().splitlines(keepends=True)
+    cut = next((i for i, r in enumerate(strip) if "resumes" in r["info"]), len(strip) // 2) + 1
+    (tmp_path / "b" / "journal.jsonl").write_text("".join(lines[:cut]))
+    (tmp_path / "b" / "runs.jsonl").unlink()
+    settings = Settings(table.name, 1, mode="TPE", spec=None, scheduler=name, max_trials=24, seed=3)
+    run_experiment(settings, table, tmp_path / "b", resume=True)
+    again = [{k: v for k, v in r.items() if k != "proposal_seconds"} for r in _journal(tmp_path / "b")]
+    assert again == strip
+
+
+def test_a_scheduler_needs_trials_with_several_epochs():
+    with pytest.raises(HpoError, match="several epochs"):
+        make_scheduler("ASHA", 1)
+    with pytest.raises(HpoError, match="unknown scheduler 'foo'"):
+        make_scheduler("foo", 9)
+    with pytest.raises(HpoError, match="max_resource"):
+        make_scheduler("ASHA", 9, {"max_resource": 27})
+    with pytest.raises(HpoError, match="'eta' must be an integer >= 2"):
+        make_scheduler("HYPERBAND", 9, {"eta": 1})
+
+
+def _trial(number, curve, state, **info):
+    loss = -curve[-1] if state != "failed" else None
+    return Trial(run=0, number=number, arm="X", config={}, state=state, epochs=info.pop("epochs", len(curve)),
+                 curve=curve, value=curve[-1], loss=loss, info=info)
+
+
+def test_largest_model_data_reads_the_largest_epoch_enough_trials_reached():
+    h = History(1, "largest", min_points=2, direction="max")
+    h.append(_trial(0, [0.1], "paused"), np.array([0.0]))
+    h.append(_trial(1, [0.3], "paused"), np.array([0.5]))
+    h.append(_trial(2, [0.2], "paused"), np.array([1.0]))
+    assert h.model_epoch == 1 and h.y.tolist() == [-0.1, -0.3, -0.2]
+    h.append(_trial(3, [0.4, 0.5], "paused", resumes=1, from_epoch=1, epochs=3), np.array([0.5]))
+    assert h.model_epoch == 1  # one trial at epoch 3 is not enough
+    h.append(_trial(4, [0.35, 0.45], "complete", resumes=2, from_epoch=1, epochs=3), np.array([1.0]))
+    assert h.model_epoch == 3 and sorted(h.y.tolist()) == [-0.5, -0.45]
+    assert h.best is not None and h.best.number == 4  # the best full-resource trial (this one finished)
+    r = History(1, "resource", direction="max")
+    for t in (_trial(0, [0.1], "paused"), _trial(1, [0.3, 0.6], "stopped")):
+        r.append(t, np.array([0.0]))
+    assert r.y.tolist() == [-0.1, -0.6] and r.n_finished == 2
+    assert math.isnan(History(1, "largest").y.sum() * math.nan)
+
+
+def test_cli_scheduler_options_are_checked(tmp_path, capsys):
+    from hpo_mab.cli import main
+
+    out = str(tmp_path / "o")
+    assert main(["fcnet-protein", "1", "--scheduler", "ASHA", "-o", out, "--no-progress"]) == 2
+    assert "several epochs" in capsys.readouterr().err
+    assert main(["digits-lenet", "1", "--eta", "3", "-o", out, "--no-progress"]) == 2
+    assert "--scheduler" in capsys.readouterr().err
+    assert main(["digits-lenet", "1", "--scheduler", "ASHA", "--max-resource", "27", "-o", out]) == 2
+    assert "15 epochs" in capsys.readouterr().err
+    assert main(["digits-lenet", "1", "--scheduler", "BOHB", "--model-data", "full", "-o", out]) == 2
+    assert "BOHB" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert main(["digits-lenet", "1", "-m", "TPE", "--scheduler", "ASHA", "-et", "20", "-o", out,
+                 "--no-progress"]) == 0
+    settings = json.loads((tmp_path / "o" / "experiment.json").read_text())
+    assert settings["scheduler"] == "ASHA" and "model_data" in settings
