@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0, "outdir": None, "log_level": "warn", "arms": None, "charge_proposal_time": False,
     "strategy_options": None, "arm_options": None, "train": False, "epochs": None, "device": None, "datasets": None,
     "script": None, "workers": None, "credential": None, "worker_timeout": None,
-    "scheduler": None, "scheduler_options": None, "model_data": None,
+    "scheduler": None, "scheduler_options": None, "model_data": None, "hpo_config": None, "auto_config": False,
+    "early_stopping": None, "fit_budget": False,
 }
 # Options of the strategies (`strategy_options` in a run configuration): which strategies read each, and its rule.
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     mf.add_argument("--min-resource", dest="min_resource", type=int, default=S,
                     help="epochs of the first rung (SHA, ASHA, HYPERBAND, BOHB; default 1)")
     mf.add_argument("--eta", type=int, default=S, help="reduction factor: the best 1/eta of a rung go on (default 3)")
+    mf.add_argument("--hpo-config", dest="hpo_config", default=S,
+                    help="an OTX hpo_config.yaml (search_algorithm asha, metric, mode, hp_space, maximum_resource, "
+                         "minimum_resource): ASHA with its options on the table or task named")
+    mf.add_argument("--auto-config", dest="auto_config", action="store_true", default=S,
+                    help="plan ASHA's trials, eta and min_resource so that the planned schedule fits the TIME "
+                         "budget and uses at least 80%% of it; prints what it chose")
     mf.add_argument("--model-data", dest="model_data", default=S,
                     help="what the arms model under a scheduler: largest (the largest epoch enough trials "
                          "reached, BOHB's rule; default), resource (each trial at its epochs) or full (only "
@@ -181,6 +188,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "strategy_options": (dict,), "arm_options": (dict,), "train": (bool,), "epochs": (int,), "device": (str,),
     "datasets": (str,), "script": (dict,), "workers": (list,), "credential": (str,),
     "worker_timeout": (int, float, str), "scheduler": (str,), "scheduler_options": (dict,), "model_data": (str,),
+    "hpo_config": (str,), "auto_config": (bool,), "early_stopping": (list,),
 }
 
 
@@ -275,7 +283,7 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
 def _scheduler_options(options: dict[str, Any], args: argparse.Namespace, where: str) -> None:
     """--scheduler and its options: the flags join (and override) the run configuration's `scheduler_options`."""
     flags = {k: getattr(args, k) for k in ("max_resource", "min_resource", "eta") if hasattr(args, k)}
-    if options["scheduler"] is None:
+    if options["scheduler"] is None and not options["hpo_config"] and not options["auto_config"]:
         if flags or options["scheduler_options"] is not None:
             given = ", ".join(f"--{k.replace('_', '-')}" for k in flags) or "scheduler_options"
             raise HpoError(f"{given} configure a scheduler; name one with --scheduler (e.g. --scheduler ASHA)")
@@ -285,10 +293,10 @@ def _scheduler_options(options: dict[str, Any], args: argparse.Namespace, where:
     from hpo_mab.history import MODEL_DATA
     from hpo_mab.schedulers import SCHEDULERS
 
-    name = options["scheduler"].upper()
+    name = (options["scheduler"] or "ASHA").upper()  # --hpo-config and --auto-config plan ASHA
     if name not in SCHEDULERS:
         raise HpoError(f"unknown scheduler {options['scheduler']!r}; expected one of {', '.join(SCHEDULERS)}")
-    options["scheduler"] = name
+    options["scheduler"] = options["scheduler"] and name
     merged = {**(options["scheduler_options"] or {}), **flags}
     unknown = sorted(set(merged) - set(SCHEDULERS[name].OPTIONS))
     if unknown:
@@ -377,7 +385,22 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: An
                     charge_proposal_time=bool(options["charge_proposal_time"]),
                     strategy_options=options["strategy_options"], arm_options=options["arm_options"],
                     scheduler=options["scheduler"], scheduler_options=options["scheduler_options"],
-                    model_data=options["model_data"])
+                    model_data=options["model_data"], early_stopping=options["early_stopping"],
+                    fit_budget=options["fit_budget"])
+
+
+def prepare_schedule(options: dict[str, Any], problem: Any, conf: str) -> Any:
+    """--hpo-config, --auto-config and `early_stopping`, which need the problem; the problem (the OTX file's
+    space replaces a live task's)."""
+    from hpo_mab.schedulers import setup
+
+    if options["hpo_config"]:
+        problem = setup.apply_otx_config(options["hpo_config"], options, problem)
+    if options["auto_config"]:
+        budget = parse_duration(options["exp_time"]) if options["exp_time"] is not None else problem.default_budget_s
+        print(setup.auto_config(options, problem, budget))
+    options["early_stopping"] = setup.check_early_stopping(options["early_stopping"], problem.metric, conf)
+    return problem
 
 
 def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
@@ -438,7 +461,7 @@ def cmd_run(argv: list[str]) -> int:
     logging.basicConfig(level=LOG_LEVELS[options["log_level"]], format="%(levelname)s %(message)s")
     if args.num_runs < 1:
         raise HpoError(f"NUM_RUNS must be at least 1, but got {args.num_runs}")
-    table = make_problem(args, options)
+    table = prepare_schedule(options, make_problem(args, options), args.conf or "arms.json")
     settings = make_settings(args, options, table)
     outdir = Path(options["outdir"] or f"results/{settings.describe().replace(' ', '-')}-seed{settings.seed}")
     # Everything is checked, and a resume's journal read, before OUTDIR is created or anything in it touched.

@@ -45,6 +45,7 @@ from hpo_mab.optimizer import Optimizer, Proposal
 from hpo_mab.outdir import OUTPUTS, check_outdir, make_outdir, read_json_object
 from hpo_mab.schedulers import make_scheduler
 from hpo_mab.schedulers.driver import Paused, SchedulerDriver, stopped_value
+from hpo_mab.schedulers.setup import early_stop_reached
 from hpo_mab.strategies import Budget
 from hpo_mab.termination import Termination, check_goal
 
@@ -75,6 +76,8 @@ class Settings:
     scheduler: str | None = None  # early termination / multi-fidelity (recorded only when set)
     scheduler_options: dict[str, Any] | None = None
     model_data: str | None = None  # what the arms model under a scheduler (full, largest, resource)
+    early_stopping: list[dict[str, Any]] | None = None  # Polyaxon's thresholds that stop the search
+    fit_budget: bool = False  # --auto-config: start no trial whose planned promotions would pass the budget
 
     def describe(self) -> str:
         what = self.mode + (f"-{self.spec}" if self.spec and self.spec != self.mode else "")
@@ -204,7 +207,11 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
         job = driver.next_resume() if driver is not None else None
         if job is None:
             if term.max_trials is not None and started >= term.max_trials:
-                stop = "max trials"
+                stop = "planned schedule complete" if settings.fit_budget else "max trials"
+                break
+            if settings.fit_budget and driver is not None and not driver.admits(backend.clock.now, term.budget,
+                                                                              started + 1):
+                stop = "planned schedule complete (the next trial's promotions would pass the budget)"
                 break
             if candidates.exhausted(opt.history):
                 stop = f"every one of the table's {problem.n_rows} rows has been evaluated"
@@ -257,6 +264,8 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
         if trial.finished and time_to_goal is None and term.goal_reached(trial.value):
             time_to_goal = trial.clock
             stop = "goal reached"
+        elif settings.early_stopping and early_stop_reached(trial.curve, settings.early_stopping):
+            stop = early_stop_reached(trial.curve, settings.early_stopping)
         elif backend.clock.now >= term.budget:
             stop = "time budget exhausted"
     best = opt.history.best
@@ -273,7 +282,8 @@ def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     record["budget"] = budget
     if settings.scheduler:
         record["model_data"] = model_data_of(settings)
-    for key in ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data"):
+    for key in ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data",
+                "early_stopping", "fit_budget"):
         # keys of later features: absent from experiments that do not use them, as before them
         if not record[key]:
             del record[key]

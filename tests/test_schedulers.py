@@ -170,3 +170,54 @@ def test_cli_scheduler_options_are_checked(tmp_path, capsys):
                  "--no-progress"]) == 0
     settings = json.loads((tmp_path / "o" / "experiment.json").read_text())
     assert settings["scheduler"] == "ASHA" and "model_data" in settings
+
+
+@pytest.mark.parametrize("mode", ["TPE", "RANDOM"])
+def test_auto_config_completes_its_planned_schedule_within_the_budget(tmp_path, mode, capsys):
+    from hpo_mab.cli import main
+
+    out = tmp_path / "auto"
+    assert main(["digits-lenet", "3", "-m", mode, "--auto-config", "-et", "25", "-o", str(out), "--no-progress",
+                 "--seed", "7"]) == 0
+    said = capsys.readouterr().out
+    assert "auto-config: a budget of 25 s" in said and "plans ASHA with eta=" in said
+    settings = json.loads((out / "experiment.json").read_text())
+    eta, resources = settings["scheduler_options"]["eta"], None
+    for summary in json.loads((out / "summary.json").read_text()):
+        assert summary["stop_reason"].startswith("planned schedule complete") and summary["clock"] <= 25
+        assert summary["clock"] >= 0.8 * 25
+        records = [r for r in _journal(out) if r["run"] == summary["run"]]
+        assert all(r["state"] in ("paused", "complete", "init") for r in records)  # nothing cut by the budget
+        n = sum("resumes" not in r["info"] for r in records)
+        resources = make_scheduler("ASHA", 15, settings["scheduler_options"]).resources
+        reached = [sum(r["epochs"] == rk for r in records) for rk in resources]
+        assert reached == [n // eta**k for k in range(len(resources))]  # every rung of an n-trial schedule
+
+
+def test_otx_hpo_config_runs_as_is_on_the_table(tmp_path):
+    from hpo_mab.cli import main
+
+    out = tmp_path / "otx"
+    assert main(["digits-lenet", "1", "-m", "TPE", "--hpo-config", "hp_conf/otx_hpo_config.yaml", "-et", "15",
+                 "-o", str(out), "--no-progress"]) == 0
+    settings = json.loads((out / "experiment.json").read_text())
+    assert settings["scheduler"] == "ASHA" and settings["scheduler_options"]["min_resource"] == 1
+    assert any(r["state"] == "paused" for r in _journal(out))
+
+
+def test_early_stopping_thresholds_stop_the_search(tmp_path):
+    from hpo_mab.cli import main
+
+    (tmp_path / "rc").mkdir()
+    (tmp_path / "rc" / "stop.yaml").write_text("early_stopping:\n  - {metric: val_acc, value: 0.9, "
+                                              "optimization: maximize}\n")
+    out = tmp_path / "es"
+    assert main(["digits-lenet", "2", "-m", "RANDOM", "-rc", str(tmp_path / "rc"), "-c", "stop.yaml",
+                 "--scheduler", "MEDIAN", "-o", str(out), "--no-progress"]) == 0
+    for summary in json.loads((out / "summary.json").read_text()):
+        assert summary["stop_reason"] == "early stopping: val_acc reached 0.9"
+    last = _journal(out)[-1]
+    assert max(last["curve"]) >= 0.9
+    (tmp_path / "rc" / "bad.yaml").write_text("early_stopping:\n  - {metric: loss, value: 0.9}\n")
+    assert main(["digits-lenet", "1", "-rc", str(tmp_path / "rc"), "-c", "bad.yaml", "-o",
+                 str(tmp_path / "bad")]) == 2

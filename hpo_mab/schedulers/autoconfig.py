@@ -121,7 +121,7 @@ def _positive(name: str, value: Any) -> float:
 
 
 def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, eta: int | None = None,
-              min_resource: int | None = None, headroom: float = 0.0) -> AshaPlan:
+              min_resource: int | None = None, headroom: float = 0.0, max_trials: int | None = None) -> AshaPlan:
     """ASHA's trials, reduction factor and rungs for a TIME budget; see the module docstring for the objective.
 
     Args:
@@ -132,6 +132,7 @@ def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, e
         min_resource: fix the first rung's epochs instead of searching 1..R.
         headroom: plan at most (1 - headroom) of the budget, for trials slower than `seconds_per_epoch`
             (on digits-lenet the mean epoch is 3% slower than the median); in [0, 0.2), default 0.
+        max_trials: at most this many trials (a table's rows: each configuration is tried once).
 
     Raises:
         HpoError: bad arguments; a budget below one full-resource trial; no plan within 80% to
@@ -169,6 +170,8 @@ def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, e
             rungs = asha_rungs(r0, R, e)
             least = e ** (len(rungs) - 1)  # fewer trials send none to R
             n = _largest_n(rungs, e, max_epochs)
+            if max_trials is not None:
+                n = min(n, max_trials)
             above = min(above, schedule_epochs(max(n + 1, least), rungs, e))
             if n < least:
                 continue

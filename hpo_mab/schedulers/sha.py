@@ -44,16 +44,38 @@ class ASHA(Scheduler):
     promoted, else start a new trial (Algorithm 2 of Li et al. 2018)."""
 
     name = "ASHA"
-    OPTIONS = dict(COMMON_OPTIONS)
+    OPTIONS = {**COMMON_OPTIONS, "n_trials": None}
     promotes = True
 
     def __init__(self, max_epochs: int, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(max_epochs, options)
         low, self.eta = check_resources(self.name, self.max_epochs, self.options)
         self.resources = asha_rungs(low, self.max_epochs, self.eta)
+        n = self.options["n_trials"]
+        self.n_trials = None if n is None else check_int("n_trials", n)
         self.rung_of: dict[int, int] = {}  # trial -> the rung it runs towards
         self.rungs: list[dict[int, float]] = [{} for _ in self.resources[:-1]]  # rung k: trial -> loss at r_k
         self.promoted: list[set[int]] = [set() for _ in self.resources[:-1]]
+
+    def cap(self, k: int, n: int | None = None) -> int | None:
+        """With a planned number of trials n: at most floor(n / eta^(k+1)) promotions from rung k, and never
+        more than floor(|rung k| / eta) so far (the planned schedule, which plain ASHA exceeds when an early
+        promotion drops out of its rung's top)."""
+        n = self.n_trials if n is None else n
+        return None if n is None else n // self.eta ** (k + 1)
+
+    def owed_epochs(self, n: int) -> int:
+        """Epochs the promotions of a schedule of n trials still need once all n reached the first rung:
+        rung k promotes min(floor(n / eta^(k+1)), its size // eta) trials, counting those promoted already
+        (ASHA may have promoted more early on); new trials' first rung is not included."""
+        total, size = 0, n
+        for k in range(len(self.rungs)):
+            size = max(size, len(self.rungs[k]))
+            done = len(self.promoted[k])
+            promote = max(min(self.cap(k, n), size // self.eta), done)
+            total += (promote - done) * (self.resources[k + 1] - self.resources[k])
+            size = promote
+        return total
 
     def decide(self, trial_id: int, epoch: int, loss: float) -> str:
         k = self.rung_of.setdefault(trial_id, 0)
@@ -64,7 +86,9 @@ class ASHA(Scheduler):
 
     def next_to_resume(self) -> int | None:
         for k in reversed(range(len(self.rungs))):
-            rung = self.rungs[k]
+            rung, cap = self.rungs[k], self.cap(k)
+            if cap is not None and len(self.promoted[k]) >= min(cap, len(rung) // self.eta):
+                continue  # a planned schedule: never more than floor(|rung| / eta) promotions, as planned
             for tid in _top(rung, len(rung) // self.eta):
                 if tid not in self.promoted[k] and self.ended.get(tid) == "paused":
                     self.promoted[k].add(tid)

@@ -1,0 +1,127 @@
+"""What the command line does before a scheduled run: an OTX `hpo_config.yaml` (--hpo-config), a schedule
+planned to fit the TIME budget (--auto-config), and Polyaxon's `early_stopping` thresholds.
+
+Each step reads the checked options and the problem and returns what changes: the scheduler, its options,
+the trial count, the budget; nothing is written here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from hpo_mab.errors import HpoError
+from hpo_mab.history import History, direction_of
+
+POLYAXON_DIRECTIONS = {"maximize": "max", "minimize": "min", "max": "max", "min": "min"}
+
+
+def apply_otx_config(path: str, options: dict[str, Any], problem: Any) -> Any:
+    """Read an OTX hpo_config.yaml into `options` (scheduler ASHA and its options, trials, budget); the
+    problem, with the file's search space on a live task (a table keeps its rows; the names must match)."""
+    from hpo_mab.backends.problem import continuous_candidates
+    from hpo_mab.schedulers.otx import load_otx_config
+
+    config = load_otx_config(path)
+    what = f"{'task' if problem.live else 'table'} {problem.name}"
+    config.check_names(problem.space.names, what)
+    config.check_metric(problem.metric.name, problem.metric.direction, what)
+    if options["scheduler"] not in (None, config.scheduler):
+        raise HpoError(f"{path}: search_algorithm is asha, but --scheduler names {options['scheduler']}")
+    options["scheduler"] = config.scheduler
+    options["scheduler_options"] = {**config.scheduler_options, **(options["scheduler_options"] or {})}
+    if options["max_trials"] is None:
+        options["max_trials"] = config.num_trials
+    if options["exp_time"] is None and config.expected_time_ratio is not None:
+        options["exp_time"] = config.budget_s(full_trial_seconds(problem))
+    if problem.live:
+        problem = replace(problem, space=config.space, make_candidates=continuous_candidates(config.space))
+    return problem
+
+
+def full_trial_seconds(problem: Any) -> float:
+    """Seconds of one full trial: the table's median, or live the measured seconds per epoch times epochs."""
+    return seconds_per_epoch(problem) * problem.max_epochs
+
+
+def seconds_per_epoch(problem: Any) -> float:
+    """The table's median seconds per epoch, or live a probe: one configuration trained for 2 epochs."""
+    from hpo_mab.schedulers.autoconfig import median_seconds_per_epoch
+
+    if problem.table is not None:
+        return median_seconds_per_epoch(problem.table.seconds)
+    cached = problem.meta.get("seconds_per_epoch")
+    if cached:
+        return float(cached)
+    nominee = problem.make_candidates().random(np.random.default_rng(0), History(problem.space.n_dims))
+    epochs = min(2, problem.max_epochs or 2)
+    outcome = problem.make_backend().run_trial(
+        nominee, draw=0.5, deadline=math.inf, report=lambda e, v, s: "stop" if e >= epochs else "continue")
+    if not outcome.curve or outcome.seconds <= 0:
+        raise HpoError(f"--auto-config: the probe trial of {problem.name} failed ({outcome.reason}); "
+                       "cannot measure its seconds per epoch")
+    problem.meta["seconds_per_epoch"] = outcome.seconds / len(outcome.curve)
+    return problem.meta["seconds_per_epoch"]
+
+
+def auto_config(options: dict[str, Any], problem: Any, budget_s: float) -> str:
+    """Plan ASHA's trials, eta and min_resource to use 80-100% of the TIME budget (5% kept as headroom for
+    trials slower than the median); set them in `options`; return the plan's explanation."""
+    from hpo_mab.schedulers.autoconfig import plan_asha
+
+    if options["exp_crt"] != "TIME":
+        raise HpoError("--auto-config plans a schedule for a TIME budget; use -e TIME (and -et)")
+    if options["scheduler"] not in (None, "ASHA"):
+        raise HpoError(f"--auto-config plans ASHA, but --scheduler names {options['scheduler']}")
+    if problem.max_epochs is None or problem.max_epochs < 2:
+        raise HpoError(f"--auto-config needs trials with several epochs; {problem.name} has "
+                       f"{problem.max_epochs or 'an unknown number of'} epoch(s)")
+    given = options["scheduler_options"] or {}
+    plan = plan_asha(budget_s, seconds_per_epoch(problem), problem.max_epochs, eta=given.get("eta"),
+                     min_resource=given.get("min_resource"), headroom=0.05, max_trials=problem.n_rows)
+    options["scheduler"] = "ASHA"
+    options["scheduler_options"] = {**plan.scheduler_options(), "n_trials": plan.n_trials}
+    options["max_trials"] = plan.n_trials
+    options["fit_budget"] = True
+    return plan.explain() + (" While it runs, ASHA promotes at most the planned floor(n / eta^k) trials to "
+                             "rung k, and no new trial starts whose planned promotions would no longer fit the "
+                             "budget at the seconds per epoch measured so far.")
+
+
+def check_early_stopping(value: Any, metric: Any, where: str) -> list[dict[str, Any]] | None:
+    """Polyaxon's `early_stopping`: a list of {metric, value, optimization}; the search stops once a trial
+    reports a value at least as good as one of them (at any epoch). The metric must be the problem's."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise HpoError(f"{where}: early_stopping must be a non-empty list of {{metric, value, optimization}}, "
+                       f"but got {value!r}")
+    checked = []
+    for i, item in enumerate(value):
+        at = f"{where}: early_stopping[{i}]"
+        if not isinstance(item, dict) or set(item) - {"metric", "value", "optimization", "policy"}:
+            raise HpoError(f"{at} must be a mapping with keys metric, value, optimization, but got {item!r}")
+        name = item.get("metric", metric.name)
+        if name != metric.name:
+            raise HpoError(f"{at}: metric {name!r} is not reported; this problem reports {metric.name!r}")
+        target = item.get("value")
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not math.isfinite(target):
+            raise HpoError(f"{at}: value must be a finite number, but got {target!r}")
+        how = POLYAXON_DIRECTIONS.get(item.get("optimization", metric.direction))
+        if how is None:
+            raise HpoError(f"{at}: optimization must be maximize or minimize, but got {item['optimization']!r}")
+        checked.append({"metric": name, "value": float(target), "direction": how})
+    return checked
+
+
+def early_stop_reached(curve: list[float], thresholds: list[dict[str, Any]] | None) -> str | None:
+    """The stop reason if a value of `curve` reaches one of the thresholds, else None."""
+    for threshold in thresholds or ():
+        direction = direction_of(threshold["direction"])
+        for value in curve:
+            if value is not None and math.isfinite(value) and direction.reached(value, threshold["value"]):
+                return f"early stopping: {threshold['metric']} reached {threshold['value']:g}"
+    return None
