@@ -150,11 +150,12 @@ def load_info(folder: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def load_run_dir(folder: str | Path, label: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def load_run_dir(folder: str | Path, label: str | None = None, surrogates: str | Path | None = None
+                 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A single-run OUTDIR of `hpo-runner TABLE N ...` (journal.jsonl + experiment.json) as a trials table and
-    its problem info; true values and regret where its table loads."""
+    its problem info; true values and regret where its table loads (by name, from `surrogates` or ours)."""
     from hpo_mab.outdir import read_json_object
-    from hpo_mab.surrogates import get_table
+    from hpo_mab.surrogates import DEFAULT_DIR, get_table
 
     folder = Path(folder)
     settings = read_json_object(folder / "experiment.json")
@@ -167,7 +168,7 @@ def load_run_dir(folder: str | Path, label: str | None = None) -> tuple[pd.DataF
     table = None
     if not settings.get("train") and not settings.get("script"):
         try:
-            table = get_table(str(settings["config_name"]))
+            table = get_table(str(settings["config_name"]), Path(surrogates or DEFAULT_DIR))
         except (HpoError, OSError, KeyError):
             table = None
     name = str(settings.get("config_name", folder.name))

@@ -129,6 +129,8 @@ def plot_main(argv: list[str]) -> int:
     p.add_argument("results", nargs="+", help="result folders")
     p.add_argument("-o", "--output", default="convergence.png", help="the figure file: .png, .pdf or .svg "
                                                                      "(default convergence.png)")
+    p.add_argument("--surrogates-dir", default=None, help="where a single run's own table lives, for its true "
+                                                           "values (default: surrogates/)")
     args = p.parse_args(argv)
     from hpo_mab.compare.curves import FORMATS
 
@@ -137,7 +139,7 @@ def plot_main(argv: list[str]) -> int:
         raise HpoError(f"-o {args.output}: expected a file ending in {', '.join(FORMATS)}")
     if output.parent != Path("") and not output.parent.is_dir():
         raise HpoError(f"-o {args.output}: no such directory {output.parent}")
-    trials, problems, methods = gather(args.results)
+    trials, problems, methods = gather(args.results, args.surrogates_dir)
     from hpo_mab.compare.curves import method_colors
     from hpo_mab.compare.figures import convergence
 
@@ -147,7 +149,7 @@ def plot_main(argv: list[str]) -> int:
     return 0
 
 
-def gather(results: list[str]) -> tuple[Any, dict[str, dict[str, Any]], list[str]]:
+def gather(results: list[str], surrogates: str | None = None) -> tuple[Any, dict[str, dict[str, Any]], list[str]]:
     """The trials of several result folders in one table; methods labelled by folder where several are given."""
     import pandas as pd
 
@@ -163,7 +165,7 @@ def gather(results: list[str]) -> tuple[Any, dict[str, dict[str, Any]], list[str
             frame["method"] = prefix + frame["method"]
             found = {k: v for k, v in info["problems"].items()}
         elif (folder / "journal.jsonl").is_file() and (folder / "experiment.json").is_file():
-            frame, problem = load_run_dir(folder)
+            frame, problem = load_run_dir(folder, surrogates=surrogates)
             found = {str(frame["problem"].iloc[0]): problem}
         else:
             raise HpoError(f"{folder}: not a result folder; expected a compare folder (compare.json, trials.csv.gz) "
