@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -95,7 +96,12 @@ def compare_main(argv: list[str]) -> int:
     matrix.project(cells, out, args.jobs)
     if args.dry_run:
         return 0
-    timing = matrix.run_matrix(cells, args.jobs, args.progress)
+    try:
+        timing = matrix.run_matrix(cells, args.jobs, args.progress)
+    except KeyboardInterrupt:
+        print("hpo-runner compare: interrupted; the same command resumes it (finished cells and runs are kept)",
+              file=sys.stderr)
+        return 130
     (out / "timing.json").write_text(json.dumps({str(Path(k).relative_to(out)): v for k, v in timing.items()},
                                                 indent=1) + "\n")
     collected = time.perf_counter()

@@ -181,8 +181,9 @@ def run_matrix(cells: list[Cell], jobs: int, progress: bool = True) -> dict[str,
                 timing[cell.folder] = future.result()
             bar.update(sum(finished_runs(c) for c in cells) - bar.n)
     except BaseException:
+        workers = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in workers:
             if process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)  # our own workers: a rerun resumes their cells
         bar.leave = False
