@@ -10,9 +10,9 @@ For notebooks:
     colors = compare.method_colors([m["name"] for m in info["methods"]])
     compare.convergence(trials, info["problems"], list(colors), colors, Path("conv"))  # conv.png, conv.pdf
 
-Modules: `spec` (the experiment file), `cells` (one problem x method cell), `matrix` (planning, projection,
-the worker pool), `collect` (the tables and their loaders), `curves`, `figures` and `finals` (the figures),
-`report` (report.md), `commands` (the command lines).
+Modules: `spec` (the experiment file), `methods` (its method entries), `cells` (one problem x method cell),
+`matrix` (planning, projection, the worker pool), `collect` (the tables and their loaders), `curves`, `figures`
+and `finals` (the figures), `report` (report.md), `commands` (the command lines).
 """
 
 from __future__ import annotations

@@ -85,13 +85,14 @@ def success_rate(summary: pd.DataFrame, problems: Problems, methods: Sequence[st
         problem = problems[name]
         column = "time_to_goal" if problem.get("goal") is not None else "time_to_target"
         grid = cv.grid_of(problem)
-        for method in methods:
+        for j, method in enumerate(methods):
             runs = summary[(summary["problem"] == name) & (summary["method"] == method)]
             if not len(runs):
                 continue
             times = runs[column].to_numpy(dtype=float)
             share = (times[None, :] <= grid[:, None]).mean(axis=1)  # NaN (not reached) never counts
-            (line,) = ax.step(grid, share, where="post", color=colors[method], lw=1.8)
+            offset = 0.01 * (j - (len(methods) - 1) / 2)  # equal curves stay visible side by side
+            (line,) = ax.step(grid, share + offset, where="post", color=colors[method], lw=1.5)
             handles.setdefault(method, line)
         target = "the goal" if column == "time_to_goal" else "the table's top 1%"
         ax.set_ylabel(f"share of runs that reached\n{target}", fontsize=8)
@@ -99,7 +100,8 @@ def success_rate(summary: pd.DataFrame, problems: Problems, methods: Sequence[st
         ax.set_xlabel(cv.time_label(problem))
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3)
-    fig.suptitle("Success rate: share of runs whose incumbent reached the target by each time", fontsize=10)
+    fig.suptitle("Success rate: share of runs whose incumbent reached the target by each time (lines offset by "
+                 "up to +-0.01 so that equal ones stay visible)", fontsize=10)
     cv.legend_outside(fig, list(handles.values()), list(handles), "method")
     return cv.save(fig, stem)
 
