@@ -29,10 +29,9 @@ def _state(out: Path) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def tiny_compare(tmp_path_factory, request):
+def tiny_compare(tmp_path_factory):
     """The tiny comparison (tests/compare_tiny.py) run once, from its own folder."""
     folder = tmp_path_factory.mktemp("compare")
-    request.addfinalizer(lambda: None)
     spec = write_spec(folder)
     old = Path.cwd()
     import os
@@ -71,37 +70,33 @@ def test_compare_tables_match_the_committed_folder(tiny_compare):
     assert ours == committed
 
 
-def test_rerun_recomputes_nothing_and_an_interrupted_cell_resumes(tiny_compare, capsys):
-    import os
-
+def test_rerun_recomputes_nothing_and_an_interrupted_cell_resumes(tiny_compare, capsys, monkeypatch):
     out = tiny_compare / "out"
     before = _state(out)
-    os.chdir(tiny_compare)
-    try:
-        assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "1", "--no-progress"]) == 0
-        assert "all 6 cells are finished" in capsys.readouterr().out
-        assert _state(out) == before
-        # A kill in the middle of run 1 of one of our cells: its marker gone, the journal cut, run 1 unfinished.
-        cell = out / "cells" / "tiny" / "DIV-SEQ"
-        journal = cell / "journal.jsonl"
-        complete = strip_wall_clock(read_journal(journal))
-        lines = journal.read_bytes().split(b"\n")
-        keep = [line for line in lines[:-1] if json.loads(line)["run"] == 0] + [lines[len(lines) - 4][:30]]
-        journal.write_bytes(b"\n".join(keep))
-        (cell / "runs.jsonl").write_text((cell / "runs.jsonl").read_text().splitlines()[0] + "\n")
-        (cell / "cell.json").unlink()
-        peer = out / "cells" / "tiny_err" / compare.load_info(out)["methods"][2]["name"]
-        (peer / "run-1.json").unlink()
-        (peer / "cell.json").unlink()
-        untouched = {k: v for k, v in before.items() if "/DIV-SEQ/" not in k and str(peer) not in k}
-        assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "2", "--no-progress"]) == 0
-        assert "2 of 6 cells to run" in capsys.readouterr().out
-        after = _state(out)
-        assert all(after[k] == v for k, v in untouched.items())
-        assert strip_wall_clock(read_journal(journal)) == complete
-        assert (peer / "run-0.json").stat().st_mtime_ns == before[str(peer / "run-0.json")]
-    finally:
-        os.chdir(tiny_compare.parent)
+    monkeypatch.chdir(tiny_compare)
+    assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "1", "--no-progress"]) == 0
+    assert "all 6 cells are finished" in capsys.readouterr().out
+    assert _state(out) == before
+    # A kill in the middle of run 1 of one of our cells: its marker gone, the journal cut, run 1 unfinished.
+    cell = out / "cells" / "tiny" / "DIV-SEQ"
+    journal = cell / "journal.jsonl"
+    complete = strip_wall_clock(read_journal(journal))
+    lines = journal.read_bytes().split(b"\n")[:-1]
+    run1 = [line for line in lines if json.loads(line)["run"] == 1]
+    keep = [line for line in lines if json.loads(line)["run"] == 0] + run1[:3]
+    journal.write_bytes(b"\n".join(keep) + b"\n" + run1[3][:30])  # run 1 killed while writing its 4th trial
+    (cell / "runs.jsonl").write_text((cell / "runs.jsonl").read_text().splitlines()[0] + "\n")
+    (cell / "cell.json").unlink()
+    peer = out / "cells" / "tiny_err" / compare.load_info(out)["methods"][2]["name"]
+    (peer / "run-1.json").unlink()
+    (peer / "cell.json").unlink()
+    untouched = {k: v for k, v in before.items() if "/DIV-SEQ/" not in k and str(peer) not in k}
+    assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "2", "--no-progress"]) == 0
+    assert "2 of 6 cells to run" in capsys.readouterr().out
+    after = _state(out)
+    assert all(after[k] == v for k, v in untouched.items())
+    assert strip_wall_clock(read_journal(journal)) == complete
+    assert (peer / "run-0.json").stat().st_mtime_ns == before[str(peer / "run-0.json")]
 
 
 def test_report_reproduces_the_committed_folder(tmp_path):
