@@ -1,0 +1,185 @@
+"""`hpo-runner compare`, `hpo-runner report` and `hpo-runner plot` (registered in `hpo_mab.cli.SUBCOMMANDS`).
+
+    hpo-runner compare SPEC.yaml [-o DIR] [--jobs N] [--no-progress]   # run the matrix, write tables, report
+    hpo-runner report DIR                                              # redraw figures, rewrite report.md
+    hpo-runner plot RESULTS... [-o FILE]                               # convergence of result folders
+
+Each takes the argv after its name and returns an exit code; a user error is an HpoError (one line, exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from hpo_mab.errors import HpoError, OneLineParser
+
+
+def _definition(m: Any) -> str:
+    if m.peer:
+        return f"peer {m.peer} (hpo_mab.peers, on the table's rows: same budget, clock and draws)"
+    parts = [f"mode {m.mode}"] + ([f"spec {m.spec}"] if m.spec else [])
+    if m.mode == "DIV":
+        parts.append("arms " + (", ".join(a if b is None else f"{a}-{b}" for a, b in m.arms) if m.arms
+                                else "the default portfolio (hpo_mab/defaults.py)"))
+    for key in ("strategy_options", "arm_options", "scheduler", "scheduler_options"):
+        if getattr(m, key):
+            parts.append(f"{key} {json.dumps(getattr(m, key), sort_keys=True)}")
+    return ", ".join(parts)
+
+
+def experiment_info(exp: Any, missing: dict[str, str]) -> dict[str, Any]:
+    """compare.json: what `report` needs besides the tables (problems' budgets and targets, methods)."""
+    from hpo_mab.compare.matrix import problems_info
+
+    methods = []
+    for m in exp.methods:
+        doc = {"name": m.name, "kind": m.kind, "definition": _definition(m), "spec": asdict(m)}
+        if m.name in missing:
+            doc["missing"] = missing[m.name]
+        methods.append(doc)
+    return {"name": exp.name, "path": exp.path, "seed": exp.seed, "runs": exp.runs, "criterion": exp.criterion,
+            "max_trials": exp.max_trials, "problems": problems_info(exp), "methods": methods}
+
+
+def _check_same_experiment(out: Path, info: dict[str, Any]) -> None:
+    path = out / "compare.json"
+    if not path.is_file():
+        return
+    old = json.loads(path.read_text())
+    keys = ("seed", "criterion", "max_trials")
+    differing = [k for k in keys if old.get(k) != info.get(k)]
+    if differing:
+        raise HpoError(f"{out}: holds a comparison with other settings ({', '.join(differing)}); use another -o "
+                       "or delete the folder")
+
+
+def compare_main(argv: list[str]) -> int:
+    from hpo_mab.compare import matrix
+    from hpo_mab.compare.collect import collect
+    from hpo_mab.compare.report import write_report
+    from hpo_mab.compare.spec import load_experiment
+    from hpo_mab.outdir import check_outdir, make_outdir
+
+    p = OneLineParser(prog="hpo-runner compare", description="Run a matrix of problems x methods x seeded runs "
+                      "from an experiment file (YAML; see hpo_mab/compare/spec.py and experiments/quick.yaml), "
+                      "resumably, into one folder: trials.csv.gz, summary.csv, figures/, report.md.")
+    p.add_argument("spec", help="the experiment file (YAML)")
+    p.add_argument("-o", "--outdir", help="output folder (default results/compare-<name>)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the CPUs)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true", help="check the file and print the projection; run nothing")
+    args = p.parse_args(argv)
+    if args.jobs < 1:
+        raise HpoError(f"--jobs must be at least 1, but got {args.jobs}")
+    start = time.perf_counter()
+    exp = load_experiment(args.spec)
+    out = check_outdir(args.outdir or f"results/compare-{exp.name}")
+    missing = matrix.missing_peers(exp)
+    for name, why in missing.items():
+        print(f"note: method {name} is not run: {why}", flush=True)
+    cells = matrix.make_cells(exp, out, set(missing))
+    if not cells:
+        raise HpoError(f"{args.spec}: no method can run (every one is a peer whose package is missing)")
+    info = experiment_info(exp, missing)
+    _check_same_experiment(out, info)
+    matrix.plan(cells)  # everything checked before the folder is written
+    make_outdir(out)
+    (out / "compare.json").write_text(json.dumps(info, indent=1) + "\n")
+    shutil.copyfile(args.spec, out / "experiment.yaml")
+    matrix.project(cells, out, args.jobs)
+    if args.dry_run:
+        return 0
+    try:
+        timing = matrix.run_matrix(cells, args.jobs, args.progress)
+    except KeyboardInterrupt:
+        print("hpo-runner compare: interrupted; the same command resumes it (finished cells and runs are kept)",
+              file=sys.stderr)
+        return 130
+    (out / "timing.json").write_text(json.dumps({str(Path(k).relative_to(out)): v for k, v in timing.items()},
+                                                indent=1) + "\n")
+    collected = time.perf_counter()
+    collect(out, info, cells)
+    report = write_report(out)
+    end = time.perf_counter()
+    runs = sum(c.runs for c in cells)
+    print(f"{len(cells)} cells, {runs} runs in {end - start:.1f} s (tables and report {end - collected:.1f} s); "
+          f"wrote {out}/trials.csv.gz, summary.csv, figures/, {report}", flush=True)
+    return 0
+
+
+def report_main(argv: list[str]) -> int:
+    from hpo_mab.compare.report import write_report
+
+    p = OneLineParser(prog="hpo-runner report", description="Redraw every figure and rewrite report.md of a "
+                      "compare folder from that folder alone.")
+    p.add_argument("folder", help="a folder written by hpo-runner compare")
+    args = p.parse_args(argv)
+    start = time.perf_counter()
+    path = write_report(Path(args.folder))
+    print(f"wrote {path} and {Path(args.folder) / 'figures'}/ in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def plot_main(argv: list[str]) -> int:
+    p = OneLineParser(prog="hpo-runner plot", description="Convergence curves of result folders on one figure: "
+                      "single runs (an OUTDIR of hpo-runner TABLE N ...) and compare folders. On tables the "
+                      "incumbent's normalised regret, else its best value so far, against simulated (tables) or "
+                      "wall-clock (live) time; median over runs with the interquartile band.")
+    p.add_argument("results", nargs="+", help="result folders")
+    p.add_argument("-o", "--output", default="convergence.png", help="the figure file: .png, .pdf or .svg "
+                                                                     "(default convergence.png)")
+    p.add_argument("--surrogates-dir", default=None, help="where a single run's own table lives, for its true "
+                                                           "values (default: surrogates/)")
+    args = p.parse_args(argv)
+    from hpo_mab.compare.curves import FORMATS
+
+    output = Path(args.output)
+    if output.suffix.lower() not in FORMATS:
+        raise HpoError(f"-o {args.output}: expected a file ending in {', '.join(FORMATS)}")
+    if output.parent != Path("") and not output.parent.is_dir():
+        raise HpoError(f"-o {args.output}: no such directory {output.parent}")
+    trials, problems, methods = gather(args.results, args.surrogates_dir)
+    from hpo_mab.compare.curves import method_colors
+    from hpo_mab.compare.figures import convergence
+
+    convergence(trials, problems, methods, method_colors(methods), output,
+                title=", ".join(Path(r).name for r in args.results))
+    print(f"wrote {output}")
+    return 0
+
+
+def gather(results: list[str], surrogates: str | None = None) -> tuple[Any, dict[str, dict[str, Any]], list[str]]:
+    """The trials of several result folders in one table; methods labelled by folder where several are given."""
+    import pandas as pd
+
+    from hpo_mab.compare.collect import load, load_info, load_run_dir
+
+    frames, problems, methods = [], {}, []
+    for result in results:
+        folder = Path(result)
+        if (folder / "compare.json").is_file():
+            info = load_info(folder)
+            frame = load(folder)
+            prefix = f"{folder.name}: " if len(results) > 1 else ""
+            frame["method"] = prefix + frame["method"]
+            found = {k: v for k, v in info["problems"].items()}
+        elif (folder / "journal.jsonl").is_file() and (folder / "experiment.json").is_file():
+            frame, problem = load_run_dir(folder, surrogates=surrogates)
+            found = {str(frame["problem"].iloc[0]): problem}
+        else:
+            raise HpoError(f"{folder}: not a result folder; expected a compare folder (compare.json, trials.csv.gz) "
+                           "or a run's OUTDIR (journal.jsonl, experiment.json)")
+        for name, problem in found.items():
+            if name in problems:
+                problem = {**problem, "budget": max(problem["budget"], problems[name]["budget"])}
+            problems[name] = problem
+        methods += [m for m in dict.fromkeys(frame["method"]) if m not in methods]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True), problems, methods

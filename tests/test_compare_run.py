@@ -1,0 +1,125 @@
+"""`hpo-runner compare`, `report` and `plot` end to end on tiny synthetic tables (real components, no mocks)."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_tiny import COMMITTED, KEPT, write_spec  # noqa: E402
+
+from hpo_mab import compare  # noqa: E402
+from hpo_mab.cli import main  # noqa: E402
+from hpo_mab.journal import read_journal  # noqa: E402
+from hpo_mab.runner import strip_wall_clock  # noqa: E402
+
+FIGURES = ("convergence", "success", "arm_usage", "mean_rank", "final_boxes", "cd_diagram")
+
+
+def _state(out: Path) -> dict[str, float]:
+    """mtime of every file of every cell (a rerun that recomputes anything changes one)."""
+    return {str(p): p.stat().st_mtime_ns for p in sorted((out / "cells").rglob("*")) if p.is_file()
+            and p.name != ".lock"}
+
+
+@pytest.fixture(scope="module")
+def tiny_compare(tmp_path_factory):
+    """The tiny comparison (tests/compare_tiny.py) run once, from its own folder."""
+    folder = tmp_path_factory.mktemp("compare")
+    spec = write_spec(folder)
+    old = Path.cwd()
+    import os
+
+    os.chdir(folder)
+    try:
+        assert main(["compare", spec.name, "-o", "out", "--jobs", "2", "--no-progress"]) == 0
+    finally:
+        os.chdir(old)
+    return folder
+
+
+def test_compare_writes_tables_figures_report(tiny_compare):
+    out = tiny_compare / "out"
+    trials, runs, info = compare.load(out), compare.load_summary(out), compare.load_info(out)
+    assert set(runs["method"]) == {m["name"] for m in info["methods"]} and len(runs) == 2 * 3 * 2
+    assert runs.groupby(["problem", "method", "run"])["trials"].sum().equals(
+        trials.groupby(["problem", "method", "run"]).size().rename("trials").astype(runs["trials"].dtype))
+    assert (trials["regret"] >= 0).all() and (runs["trials"] <= 12).all()
+    for name in FIGURES:
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (out / "figures" / f"{name}.pdf").is_file()
+    text = (out / "report.md").read_text()
+    assert "## Ranking by final score" in text and "Friedman test over 2 problems and 3 methods" in text
+
+
+def test_compare_tables_match_the_committed_folder(tiny_compare):
+    """The same experiment gives the same trials and run summaries as the committed folder (wall-clock columns
+    aside), and the same report apart from its time section."""
+    out = tiny_compare / "out"
+    wall = ["proposal_seconds"]
+    pd.testing.assert_frame_equal(compare.load(out).drop(columns=wall), compare.load(COMMITTED).drop(columns=wall))
+    pd.testing.assert_frame_equal(compare.load_summary(out).drop(columns=wall),
+                                  compare.load_summary(COMMITTED).drop(columns=wall))
+    ours, committed = ((p / "report.md").read_text().split("## Time")[0] for p in (out, COMMITTED))
+    assert ours == committed
+
+
+def test_rerun_recomputes_nothing_and_an_interrupted_cell_resumes(tiny_compare, capsys, monkeypatch):
+    out = tiny_compare / "out"
+    before = _state(out)
+    monkeypatch.chdir(tiny_compare)
+    assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "1", "--no-progress"]) == 0
+    assert "all 6 cells are finished" in capsys.readouterr().out
+    assert _state(out) == before
+    # A kill in the middle of run 1 of one of our cells: its marker gone, the journal cut, run 1 unfinished.
+    cell = out / "cells" / "tiny" / "DIV-SEQ"
+    journal = cell / "journal.jsonl"
+    complete = strip_wall_clock(read_journal(journal))
+    lines = journal.read_bytes().split(b"\n")[:-1]
+    run1 = [line for line in lines if json.loads(line)["run"] == 1]
+    keep = [line for line in lines if json.loads(line)["run"] == 0] + run1[:3]
+    journal.write_bytes(b"\n".join(keep) + b"\n" + run1[3][:30])  # run 1 killed while writing its 4th trial
+    (cell / "runs.jsonl").write_text((cell / "runs.jsonl").read_text().splitlines()[0] + "\n")
+    (cell / "cell.json").unlink()
+    peer = out / "cells" / "tiny_err" / compare.load_info(out)["methods"][2]["name"]
+    (peer / "run-1.json").unlink()
+    (peer / "cell.json").unlink()
+    untouched = {k: v for k, v in before.items() if "/DIV-SEQ/" not in k and str(peer) not in k}
+    assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "2", "--no-progress"]) == 0
+    assert "2 of 6 cells to run" in capsys.readouterr().out
+    after = _state(out)
+    assert all(after[k] == v for k, v in untouched.items())
+    assert strip_wall_clock(read_journal(journal)) == complete
+    assert (peer / "run-0.json").stat().st_mtime_ns == before[str(peer / "run-0.json")]
+
+
+def test_report_reproduces_the_committed_folder(tmp_path):
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for name in KEPT:
+        shutil.copyfile(COMMITTED / name, folder / name)
+    (folder / "report.md").unlink()
+    assert main(["report", str(folder)]) == 0
+    assert filecmp.cmp(folder / "report.md", COMMITTED / "report.md", shallow=False)
+    assert all((folder / "figures" / f"{name}.png").is_file() for name in FIGURES)
+
+
+def test_plot_single_runs_and_compare_folders(tiny_compare, tmp_path):
+    table = str(tiny_compare / "tiny.npz")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main([table, "2", "-m", "RANDOM", "--max-trials", "10", "-o", str(a), "--no-progress"]) == 0
+    assert main([table, "2", "-m", "DIV", "-s", "SEQ", "--max-trials", "10", "-o", str(b), "--no-progress"]) == 0
+    assert main(["plot", str(a), str(b), "-o", str(tmp_path / "two.png"), "--surrogates-dir", str(tiny_compare)]) == 0
+    assert (tmp_path / "two.png").stat().st_size > 1000
+    assert main(["plot", str(b), str(tiny_compare / "out"), "-o", str(tmp_path / "mixed.pdf")]) == 0
+    assert (tmp_path / "mixed.pdf").is_file()
+    trials, problem = compare.load_run_dir(b, surrogates=tiny_compare)
+    assert problem["target"] > 0 and trials["regret"].notna().all() and trials["run"].nunique() == 2
+    assert compare.arm_usage(trials, {"tiny": problem}, [trials["method"].iloc[0]], tmp_path / "arms")
+    assert main(["plot", str(a), "-o", str(tmp_path / "x.txt")]) == 2
