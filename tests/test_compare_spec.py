@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,11 +9,9 @@ import pytest
 from hpo_mab.cli import main
 from hpo_mab.compare.spec import load_experiment, parse_experiment
 from hpo_mab.errors import HpoError
-from hpo_mab.runner import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = {"runs": 2, "problems": ["digits-lenet"], "methods": ["TPE"]}
-HAS_SCHEDULERS = "scheduler" in {f.name for f in dataclasses.fields(Settings)}
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -50,14 +47,13 @@ def test_bad_experiment_is_one_line(change, expected):
     assert message.startswith("x.yaml: ") and expected in message and "\n" not in message
 
 
-def test_scheduler_waits_for_issue_11_or_passes_through():
+def test_scheduler_passes_through_and_unknown_ones_are_refused():
     doc = {**GOOD, "methods": [{"name": "s", "mode": "GP", "scheduler": "ASHA", "scheduler_options": {"eta": 3}}]}
-    if HAS_SCHEDULERS:
-        method = parse_experiment(doc, "x.yaml").methods[0]
-        assert (method.scheduler, method.scheduler_options) == ("ASHA", {"eta": 3})
-    else:
-        with pytest.raises(HpoError, match="schedulers arrive with issue 11"):
-            parse_experiment(doc, "x.yaml")
+    method = parse_experiment(doc, "x.yaml").methods[0]
+    assert (method.scheduler, method.scheduler_options) == ("ASHA", {"eta": 3})
+    doc["methods"][0]["scheduler"] = "FOO"
+    with pytest.raises(HpoError, match="unknown scheduler 'FOO'"):
+        parse_experiment(doc, "x.yaml")
 
 
 def test_standard_names_and_problem_ids():

@@ -7,7 +7,6 @@ Checked with the command line's own rules (`hpo_mab.cli.parse_arms`, `check_stra
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from hpo_mab.catalog import ACQUISITION_NAMES, ARM_NAMES, MODES, STRATEGY_NAMES, WITH_ACQUISITION, arm_names
 from hpo_mab.defaults import DEFAULT_STRATEGY
 from hpo_mab.errors import HpoError
-from hpo_mab.peers import PEERS
+from hpo_mab.peers import PEERS, PRUNED_PEERS
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # a folder name on every system
 
@@ -57,7 +56,7 @@ class MethodSpec:
 def standard_method(name: str) -> MethodSpec | None:
     """GP-EI, TPE, ... (arms), DIV-<STRATEGY> over the default portfolio, or a peer name; None otherwise."""
     upper = name.upper()
-    if name in PEERS:
+    if name in PEERS + PRUNED_PEERS:
         return MethodSpec(name, peer=name)
     if upper.startswith("DIV-") and upper[4:] in STRATEGY_NAMES:
         return MethodSpec(name, mode="DIV", spec=upper[4:])
@@ -78,8 +77,8 @@ def parse_method(item: Any, where: str) -> MethodSpec:
         method = standard_method(item)
         if method is None:
             _fail(where, f"unknown method {item!r}; expected an arm ({', '.join(arm_names())}), DIV-<strategy> "
-                         f"({', '.join(STRATEGY_NAMES)}), a peer ({', '.join(PEERS)}), or a mapping with "
-                         "'name' and 'mode'")
+                         f"({', '.join(STRATEGY_NAMES)}), a peer ({', '.join(PEERS + PRUNED_PEERS)}), or a "
+                         "mapping with 'name' and 'mode'")
         return method
     if not isinstance(item, dict):
         _fail(where, f"expected a method name or a mapping with 'name', but got {item!r}")
@@ -94,8 +93,8 @@ def parse_method(item: Any, where: str) -> MethodSpec:
         extra = sorted(set(item) - {"name", "peer"})
         if extra:
             _fail(where, f"a peer takes only 'name' and 'peer', but got {extra}")
-        if item["peer"] not in PEERS:
-            _fail(where, f"unknown peer {item['peer']!r}; expected one of {', '.join(PEERS)}")
+        if item["peer"] not in PEERS + PRUNED_PEERS:
+            _fail(where, f"unknown peer {item['peer']!r}; expected one of {', '.join(PEERS + PRUNED_PEERS)}")
         return MethodSpec(name, peer=item["peer"])
     mode = item.get("mode")
     if not isinstance(mode, str) or mode.upper() not in MODES:
@@ -141,11 +140,8 @@ def parse_method(item: Any, where: str) -> MethodSpec:
 
 
 def check_scheduler(scheduler: Any, where: str) -> None:
-    """A method's scheduler needs the runner's `Settings.scheduler` (issue 11)."""
-    from hpo_mab.runner import Settings
+    """A method's scheduler must be a registered one (`hpo_mab.schedulers.SCHEDULERS`)."""
+    from hpo_mab.schedulers import SCHEDULERS
 
-    if "scheduler" not in {f.name for f in dataclasses.fields(Settings)}:
-        _fail(where, f"scheduler {scheduler!r}: this version's runner has no schedulers (schedulers arrive with "
-                     "issue 11); drop 'scheduler'")
-    if not isinstance(scheduler, str) or not scheduler:
-        _fail(where, f"'scheduler' must be a name, but got {scheduler!r}")
+    if not isinstance(scheduler, str) or scheduler.upper() not in SCHEDULERS:
+        _fail(where, f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
