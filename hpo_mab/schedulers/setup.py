@@ -16,6 +16,7 @@ import numpy as np
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, direction_of
 
+PROBE_EPOCHS = 4  # the live probe trains one configuration this many epochs
 POLYAXON_DIRECTIONS = {"maximize": "max", "minimize": "min", "max": "max", "min": "min"}
 
 
@@ -48,7 +49,8 @@ def full_trial_seconds(problem: Any) -> float:
 
 
 def seconds_per_epoch(problem: Any) -> float:
-    """The table's median seconds per epoch, or live a probe: one configuration trained for 2 epochs."""
+    """The table's median seconds per epoch, or live a probe: one configuration trained PROBE_EPOCHS epochs,
+    timed from the end of its first."""
     from hpo_mab.schedulers.autoconfig import median_seconds_per_epoch
 
     if problem.table is not None:
@@ -57,13 +59,19 @@ def seconds_per_epoch(problem: Any) -> float:
     if cached:
         return float(cached)
     nominee = problem.make_candidates().random(np.random.default_rng(0), History(problem.space.n_dims))
-    epochs = min(2, problem.max_epochs or 2)
-    outcome = problem.make_backend().run_trial(
-        nominee, draw=0.5, deadline=math.inf, report=lambda e, v, s: "stop" if e >= epochs else "continue")
-    if not outcome.curve or outcome.seconds <= 0:
+    epochs = min(PROBE_EPOCHS, problem.max_epochs or PROBE_EPOCHS)
+    seen: list[float] = []
+
+    def report(epoch: int, value: float, seconds: float) -> str:
+        seen.append(seconds)
+        return "stop" if epoch >= epochs else "continue"
+
+    outcome = problem.make_backend().run_trial(nominee, draw=0.5, deadline=math.inf, report=report)
+    if len(seen) < 2 or seen[-1] <= seen[0]:
         raise HpoError(f"--auto-config: the probe trial of {problem.name} failed ({outcome.reason}); "
                        "cannot measure its seconds per epoch")
-    problem.meta["seconds_per_epoch"] = outcome.seconds / len(outcome.curve)
+    # from the end of epoch 1 on: the first epoch also pays for start-up (imports, data, warm-up)
+    problem.meta["seconds_per_epoch"] = (seen[-1] - seen[0]) / (len(seen) - 1)
     return problem.meta["seconds_per_epoch"]
 
 
