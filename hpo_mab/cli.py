@@ -486,10 +486,10 @@ def cmd_run(argv: list[str]) -> int:
 
     # The models' matrices are small: one BLAS thread is as fast, and OpenBLAS's spinning threads made an
     # 800x800 Cholesky take 0.57 s instead of 0.01 s while another process used the other core.
-    from threadpoolctl import threadpool_limits
+    from hpo_mab.threads import one_blas_thread
 
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             summaries = execute(plan, on_trial, on_run_end)
     except BaseException:
         if state["bar"] is not None:  # an error line must not be followed by a redrawn bar

@@ -141,10 +141,11 @@ def project(cells: list[Cell], out: Path, jobs: int) -> float:
 # -- running ---------------------------------------------------------------------------------------------------
 def _worker_init() -> None:
     """One BLAS thread per worker; die with the parent (Linux), so a killed compare leaves no orphan."""
-    from threadpoolctl import threadpool_limits
+    from hpo_mab.threads import one_blas_thread
 
     global _LIMITS
-    _LIMITS = threadpool_limits(1)
+    _LIMITS = one_blas_thread()  # held for the worker's life: the arms' own limits inside it cost nothing
+    _LIMITS.__enter__()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     try:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

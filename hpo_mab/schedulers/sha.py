@@ -8,6 +8,8 @@ rung are broken by trial id (the earlier trial first), so promotions are determi
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -55,6 +57,7 @@ class ASHA(Scheduler):
         self.n_trials = None if n is None else check_int("n_trials", n)
         self.rung_of: dict[int, int] = {}  # trial -> the rung it runs towards
         self.rungs: list[dict[int, float]] = [{} for _ in self.resources[:-1]]  # rung k: trial -> loss at r_k
+        self.ranked: list[list[tuple[float, int]]] = [[] for _ in self.resources[:-1]]  # rung k, best first
         self.promoted: list[set[int]] = [set() for _ in self.resources[:-1]]
 
     def cap(self, k: int, n: int | None = None) -> int | None:
@@ -80,6 +83,8 @@ class ASHA(Scheduler):
     def decide(self, trial_id: int, epoch: int, loss: float) -> str:
         k = self.rung_of.setdefault(trial_id, 0)
         if k < len(self.rungs) and epoch == self.resources[k]:
+            if trial_id not in self.rungs[k] and math.isfinite(loss):
+                bisect.insort(self.ranked[k], (loss, trial_id))  # kept sorted: no re-sort per decision
             self.rungs[k][trial_id] = loss
             return Decision.PAUSE
         return Decision.CONTINUE
@@ -89,7 +94,7 @@ class ASHA(Scheduler):
             rung, cap = self.rungs[k], self.cap(k)
             if cap is not None and len(self.promoted[k]) >= min(cap, len(rung) // self.eta):
                 continue  # a planned schedule: never more than floor(|rung| / eta) promotions, as planned
-            for tid in _top(rung, len(rung) // self.eta):
+            for _, tid in itertools.islice(self.ranked[k], len(rung) // self.eta):
                 if tid not in self.promoted[k] and self.ended.get(tid) == "paused":
                     self.promoted[k].add(tid)
                     self.rung_of[tid] = k + 1
