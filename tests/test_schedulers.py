@@ -221,3 +221,28 @@ def test_early_stopping_thresholds_stop_the_search(tmp_path):
     (tmp_path / "rc" / "bad.yaml").write_text("early_stopping:\n  - {metric: loss, value: 0.9}\n")
     assert main(["digits-lenet", "1", "-rc", str(tmp_path / "rc"), "-c", "bad.yaml", "-o",
                  str(tmp_path / "bad")]) == 2
+
+
+@pytest.mark.parametrize("checkpoint", [True, False])
+def test_a_users_script_resumes_from_its_checkpoint_or_trains_again(tmp_path, checkpoint):
+    from hpo_mab.cli import main
+
+    ckpt = " --checkpoint {checkpoint}" if checkpoint else ""
+    (tmp_path / "s.yaml").write_text(
+        "script:\n  command: '{python} examples/train_quadratic.py --lr {lr} --width {width} --act {act} "
+        f"--epochs {{epochs}} --seed {{seed}} --sleep 0{ckpt}'\n"
+        "  metric_regex: 'epoch (?P<epoch>\\d+) val_loss=(?P<metric>\\S+)'\n  epochs: 3\n")
+    out = tmp_path / "o"
+    assert main(["quadratic", "1", "-rc", str(tmp_path), "-c", "s.yaml", "-hc", "examples", "-m", "RANDOM",
+                 "--scheduler", "ASHA", "--max-trials", "6", "-o", str(out), "--no-progress"]) == 0
+    records = _journal(out)
+    resumed = [r for r in records if "resumes" in r["info"]]
+    assert resumed
+    for r in resumed:
+        first = records[r["info"]["resumes"]]
+        if checkpoint:  # continues after the paused epoch: only the new epochs are run and charged
+            assert r["info"]["from_epoch"] == first["epochs"] == 1 and "restarted" not in r["info"]
+            assert len(r["curve"]) == r["epochs"] - 1
+        else:  # trained again from epoch 1
+            assert r["info"]["from_epoch"] == 0 and r["info"]["restarted"] is True
+            assert len(r["curve"]) == r["epochs"]

@@ -1,7 +1,11 @@
 """The script backend: a user's own training script, unchanged, run as a subprocess per trial.
 
 The command is a template with placeholders, `python train.py --lr {learning_rate} --bs {batch_size}`
-(`{seed}` is the trial's seed, `{python}` this Python interpreter); it is split like a shell line first,
+(`{seed}` is the trial's seed, `{python}` this Python interpreter, `{epochs}` the run configuration's
+`epochs`, a full trial's length, and `{checkpoint}` a file path the script may save its state to and resume
+from: with it, a trial a scheduler pauses is killed and later run again with the same path, continuing from
+its last epoch and charged only the new ones; without it, a paused trial trains again from the start and is
+charged again, and its record says `info.restarted`); it is split like a shell line first,
 then each word is filled in, so a value never becomes two words and no shell runs. The metric is read from
 the output (stdout and stderr) line by line as it appears, with a regular expression whose named group
 `metric` holds the value (and optionally `epoch`); every match is one epoch report, so a scheduler can stop
@@ -12,11 +16,13 @@ its reason and the last lines of output in `info.output_tail`; the search goes o
 from __future__ import annotations
 
 import math
+import os
 import queue
 import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -39,6 +45,12 @@ class ScriptSpec:
     metric: str = "metric"
     timeout: float = math.inf
     cwd: str | None = None
+    epochs: int | None = None
+
+    @property
+    def checkpoints(self) -> bool:
+        """Whether the command takes a {checkpoint} path (then a paused trial resumes from it)."""
+        return any("{checkpoint}" in word for word in self.command)
 
 
 def parse_script(value: Any, names: list[str], where: str) -> ScriptSpec:
@@ -47,20 +59,26 @@ def parse_script(value: Any, names: list[str], where: str) -> ScriptSpec:
 
     if not isinstance(value, dict):
         raise HpoError(f"{where}: 'script' must be a mapping with 'command' and 'metric_regex', but got {value!r}")
-    unknown = sorted(set(map(str, value)) - {"command", "metric_regex", "direction", "metric_name", "timeout", "cwd"})
+    keys = {"command", "metric_regex", "direction", "metric_name", "timeout", "cwd", "epochs"}
+    unknown = sorted(set(map(str, value)) - keys)
     if unknown:
         raise HpoError(f"{where}: script: unknown key(s) {unknown}; expected command, metric_regex, direction, "
-                       "metric_name, timeout, cwd")
+                       "metric_name, timeout, cwd, epochs")
+    epochs = value.get("epochs")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+        raise HpoError(f"{where}: script.epochs must be a positive integer (a full trial's epochs), but got {epochs!r}")
     command, regex = value.get("command"), value.get("metric_regex")
     if not isinstance(command, str) or not command.strip():
         raise HpoError(f"{where}: script.command must be a command line with {{placeholders}}, but got {command!r}")
     try:
         words = shlex.split(command)
         for word in words:
-            word.format(seed=0, python="", **{n: 0 for n in names})
+            word.format(seed=0, python="", checkpoint="", **({"epochs": 1} if epochs else {}),
+                        **{n: 0 for n in names})
     except KeyError as exc:
         raise HpoError(f"{where}: script.command names {{{exc.args[0]}}}, which is neither a parameter of the "
-                       f"search space ({', '.join(names)}) nor {{seed}} or {{python}}")
+                       f"search space ({', '.join(names)}) nor {{seed}}, {{python}}, {{checkpoint}} or {{epochs}} "
+                       "(with script.epochs)")
     except (ValueError, IndexError) as exc:
         raise HpoError(f"{where}: script.command is not a valid template ({exc})")
     if not isinstance(regex, str):
@@ -79,7 +97,7 @@ def parse_script(value: Any, names: list[str], where: str) -> ScriptSpec:
     cwd = value.get("cwd")
     if not isinstance(name, str) or not (cwd is None or isinstance(cwd, str)):
         raise HpoError(f"{where}: script.metric_name and script.cwd must be strings")
-    return ScriptSpec(words, pattern, direction, name, timeout, cwd)
+    return ScriptSpec(words, pattern, direction, name, timeout, cwd, epochs)
 
 
 class ScriptBackend:
@@ -88,11 +106,24 @@ class ScriptBackend:
     def __init__(self, spec: ScriptSpec) -> None:
         self.spec = spec
         self.clock = WallClock()
+        self._folder: str | None = None
+        self._count = 0
+
+    def _new_checkpoint(self) -> str:
+        """A fresh checkpoint path for a trial (in one temporary folder per backend)."""
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="hpo-mab-checkpoints-")
+        self._count += 1
+        return os.path.join(self._folder, f"trial-{self._count}.ckpt")
 
     def run_trial(self, nominee: Any, *, draw: float, deadline: float = math.inf, report: Report | None = None,
                   checkpoint: Any = None) -> Outcome:
+        """Run the command for the nominee; `checkpoint` = (path, epochs done) continues a paused trial."""
         seed = int(draw * 2**31)
-        argv = [w.format(seed=seed, python=sys.executable, **nominee.config) for w in self.spec.command]
+        path, done = (tuple(checkpoint) if checkpoint else (self._new_checkpoint(), 0)) if self.spec.checkpoints \
+            else ("", 0)
+        argv = [w.format(seed=seed, python=sys.executable, checkpoint=path, epochs=self.spec.epochs or "",
+                         **nominee.config) for w in self.spec.command]
         info: dict[str, Any] = {"seed": seed}
         start = time.monotonic()
         try:
@@ -104,7 +135,7 @@ class ScriptBackend:
         threading.Thread(target=_pump, args=(proc, lines), daemon=True).start()
         tail: deque = deque(maxlen=TAIL_LINES)
         curve: list[float] = []
-        state, reason = None, None
+        state, reason, paused_at = None, None, 0
         while True:
             left = min(start + self.spec.timeout - time.monotonic(), deadline - self.clock.now)
             try:
@@ -125,8 +156,11 @@ class ScriptBackend:
                         state, reason = "failed", f"non-finite metric {match.group('metric')!r}"
                         break
                     curve.append(value)
-                    epoch = _epoch(match, len(curve))
+                    epoch = _epoch(match, done + len(curve))
                     answer = report(epoch, value, time.monotonic() - start) if report else None
+                    if answer == Decision.PAUSE and path:
+                        state, reason, paused_at = "paused", "paused", epoch
+                        break
                     if answer in (Decision.STOP, Decision.PAUSE):
                         state, reason = "stopped", "stopped by the scheduler"
                         break
@@ -149,6 +183,10 @@ class ScriptBackend:
         if state == "failed":
             info["output_tail"] = list(tail)
         value = curve[-1] if curve and state != "failed" else None
+        if state == "paused":
+            if not os.path.exists(path):  # the script wrote no checkpoint: it will train again from the start
+                return Outcome("stopped", curve, value, None, seconds, "stopped by the scheduler", info)
+            return Outcome("paused", curve, value, None, seconds, reason, info, (path, paused_at))
         return Outcome(state, curve, value, None, seconds, reason, info)
 
 
@@ -182,4 +220,4 @@ def script_problem(name: str, space: Any, spec: ScriptSpec, default_budget_s: fl
     metric = Metric(name=spec.metric, kind="loss", direction=spec.direction)
     return Problem(name=name, space=space, metric=metric, default_budget_s=default_budget_s,
                    make_backend=lambda: ScriptBackend(spec), make_candidates=continuous_candidates(space), live=True,
-                   meta={"command": shlex.join(spec.command)})
+                   meta={"command": shlex.join(spec.command), "epochs": spec.epochs})
