@@ -5,8 +5,8 @@
 
 Runs SPEC (default experiments/quick.yaml) from scratch into a fresh folder (default: a temporary one) with the
 steps of `compare_main`, each timed: reading and checking the file and every cell (tables loaded, arms and
-strategies built), the projection (its calibration runs), the matrix, the tables (trials.csv.gz, summary.csv)
-and the report. Inside the matrix, the cells' CPU seconds split into our arms' and strategies' proposals, the
+strategies built), the projection (its calibration runs), the matrix, the tables (curves, arms,
+summary) and the report. Inside the matrix, the cells' CPU seconds split into our arms' and strategies' proposals, the
 peers' proposals (their ask), and the rest: replay (the lookup backend, the runner's loop, the journal,
 imports in the workers). Then `report` alone on the folder, twice (the first pays matplotlib's imports).
 """
@@ -62,7 +62,7 @@ def main() -> None:
     (out / "timing.json").write_text(json.dumps({str(Path(k).relative_to(out)): v for k, v in timing.items()}) + "\n")
     trials, _ = cl.collect(out, info, cells)
     t4 = time.perf_counter()
-    steps["tables (trials.csv.gz, summary.csv)"] = t4 - t3
+    steps["tables (curves.csv.gz, arms.csv.gz, summary.csv)"] = t4 - t3
     write_report(out)
     t5 = time.perf_counter()
     steps["report (figures, report.md)"] = t5 - t4

@@ -1,7 +1,8 @@
 """A tiny comparison for the compare tests: two synthetic tables, three methods, two seeds, short runs.
 
-`python tests/compare_tiny.py` regenerates the committed folder tests/data/compare-tiny (its tables and report;
-the journals and figures are left out), run from a temporary directory so the paths it records are relative.
+`python tests/compare_tiny.py` regenerates the committed folder tests/data/compare-tiny (its compact tables and
+report, as a study's folder is committed; the journals, trials.csv.gz and figures are left out), run from a
+temporary directory so the paths it records are relative.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from conftest import make_tiny_error_table, make_tiny_table  # noqa: E402
 from hpo_mab.surrogates import save_table  # noqa: E402
 
 COMMITTED = Path(__file__).resolve().parent / "data" / "compare-tiny"
-KEPT = ("compare.json", "experiment.yaml", "summary.csv", "timing.json", "trials.csv.gz", "report.md")
+KEPT = ("compare.json", "experiment.yaml", "summary.csv", "timing.json", "curves.csv.gz", "arms.csv.gz",
+        "report.md")
 PEER = "optuna-random" if importlib.util.find_spec("optuna") else "TPE"
 
 

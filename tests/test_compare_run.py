@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,6 +17,7 @@ from compare_tiny import COMMITTED, KEPT, write_spec  # noqa: E402
 
 from hpo_mab import compare  # noqa: E402
 from hpo_mab.cli import main  # noqa: E402
+from hpo_mab.compare.curves import run_curves  # noqa: E402
 from hpo_mab.journal import read_journal  # noqa: E402
 from hpo_mab.runner import strip_wall_clock  # noqa: E402
 
@@ -38,7 +40,7 @@ def tiny_compare(tmp_path_factory):
 
     os.chdir(folder)
     try:
-        assert main(["compare", spec.name, "-o", "out", "--jobs", "2", "--no-progress"]) == 0
+        assert main(["compare", spec.name, "-o", "out", "--jobs", "2", "--no-progress", "--full-trials"]) == 0
     finally:
         os.chdir(old)
     return folder
@@ -51,6 +53,10 @@ def test_compare_writes_tables_figures_report(tiny_compare):
     assert runs.groupby(["problem", "method", "run"])["trials"].sum().equals(
         trials.groupby(["problem", "method", "run"]).size().rename("trials").astype(runs["trials"].dtype))
     assert (trials["regret"] >= 0).all() and (runs["trials"] <= 12).all()
+    assert runs.groupby("method")["proposal_seconds"].sum().equals(trials.groupby("method")["proposal_seconds"].sum())
+    curves, arms = compare.load_curves(out), compare.load_arms(out)
+    assert curves.groupby(["problem", "method", "run"]).size().size == len(runs) < len(curves) < len(trials)
+    assert set(arms["method"]) == {"DIV-SEQ"} and arms["count"].sum() == (trials["method"] == "DIV-SEQ").sum()
     for name in FIGURES:
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
         assert (out / "figures" / f"{name}.pdf").is_file()
@@ -62,12 +68,41 @@ def test_compare_tables_match_the_committed_folder(tiny_compare):
     """The same experiment gives the same trials and run summaries as the committed folder (wall-clock columns
     aside), and the same report apart from its time section."""
     out = tiny_compare / "out"
-    wall = ["proposal_seconds"]
-    pd.testing.assert_frame_equal(compare.load(out).drop(columns=wall), compare.load(COMMITTED).drop(columns=wall))
+    wall = ["proposal_seconds", "proposal_median"]
+    pd.testing.assert_frame_equal(compare.load_curves(out), compare.load_curves(COMMITTED))
+    pd.testing.assert_frame_equal(compare.load_arms(out), compare.load_arms(COMMITTED))
+    pd.testing.assert_frame_equal(compare.load(COMMITTED), compare.load_curves(COMMITTED))  # no trials.csv.gz
     pd.testing.assert_frame_equal(compare.load_summary(out).drop(columns=wall),
                                   compare.load_summary(COMMITTED).drop(columns=wall))
     ours, committed = ((p / "report.md").read_text().split("## Time")[0] for p in (out, COMMITTED))
     assert ours == committed
+
+
+def test_the_compact_tables_give_the_report_of_the_full_trials(tiny_compare, tmp_path):
+    """A folder with only the compact tables reports the same numbers and draws the same figures as one with only
+    the full trials table (from which `report` derives the compact tables, as for folders written before them)."""
+    out = tiny_compare / "out"
+    compact, full = tmp_path / "compact", tmp_path / "full"
+    for folder, left_out in ((compact, ("trials.csv.gz",)), (full, ("curves.csv.gz", "arms.csv.gz"))):
+        folder.mkdir()
+        for name in ("compare.json", "summary.csv", "timing.json", "trials.csv.gz", "curves.csv.gz", "arms.csv.gz"):
+            if name not in left_out:
+                shutil.copyfile(out / name, folder / name)
+        assert main(["report", str(folder)]) == 0
+    assert (compact / "report.md").read_text() == (full / "report.md").read_text()
+    for name in FIGURES:
+        assert filecmp.cmp(compact / "figures" / f"{name}.png", full / "figures" / f"{name}.png", shallow=False)
+    pd.testing.assert_frame_equal(compare.load_curves(compact), compare.load_curves(full))
+    pd.testing.assert_frame_equal(compare.load_arms(compact), compare.load_arms(full))
+    trials = compare.load(full)
+    assert len(trials) == compare.load_summary(compact)["trials"].sum()
+    # the curves are the trials' step functions: on any grid the same values as all the trials give
+    curves, grid = compare.load_curves(compact), np.linspace(0, 400, 997)
+    mine_of = dict(list(curves.groupby(["problem", "method", "run"])))
+    for key, run in trials.groupby(["problem", "method", "run"]):
+        mine = mine_of[key]
+        np.testing.assert_array_equal(run_curves(run, "regret", grid), run_curves(mine, "regret", grid))
+        np.testing.assert_array_equal(run_curves(run, "inc_value", grid), run_curves(mine, "inc_value", grid))
 
 
 def test_rerun_recomputes_nothing_and_an_interrupted_cell_resumes(tiny_compare, capsys, monkeypatch):
@@ -77,6 +112,7 @@ def test_rerun_recomputes_nothing_and_an_interrupted_cell_resumes(tiny_compare, 
     assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "1", "--no-progress"]) == 0
     assert "all 6 cells are finished" in capsys.readouterr().out
     assert _state(out) == before
+    assert not (out / "trials.csv.gz").exists() and (out / "curves.csv.gz").is_file()  # no --full-trials
     # A kill in the middle of run 1 of one of our cells: its marker gone, the journal cut, run 1 unfinished.
     cell = out / "cells" / "tiny" / "DIV-SEQ"
     journal = cell / "journal.jsonl"

@@ -1,15 +1,32 @@
 """The tables of a comparison folder, and loading them (the notebook API), from compare folders or single runs.
 
-- `trials.csv.gz`: one row per trial: problem, method, run, number, arm, state, clock (simulated seconds on
-  tables, wall seconds live), value (observed, metric units), row (table row), inc_value (the incumbent's
-  observed value: best finished trial so far), inc_true (the incumbent's true value, tables), regret (the
-  incumbent's normalised regret, `hpo_mab.analysis.metrics.normalised_regret`: 0 the table's best row, 1 its
-  median; 1 before the first finished trial), proposal_seconds, seconds, moved/snapped (peers: the asked
-  configuration's nearest row was used, or it was not a row).
-- `summary.csv`: one row per run: final regret and true value, regret at 25% and 50% of the budget, time to the
-  table's top 1% by true value (`time_to_target`, NaN: not within the budget), time to the goal of GOAL runs,
-  trials, stop reason, proposal seconds, moves and snaps.
+What `report` reads is compact (a folder stays small enough to commit: see "Sizes" below):
+
+- `curves.csv.gz`: the incumbent over time, one row per trial where a run's incumbent changes, plus each run's
+  first and last trial (so every run is there, with its end clock): problem, method, run, number (the trial),
+  clock (simulated seconds on tables, wall seconds live; when that trial ended), inc_value (the incumbent's
+  observed value: best finished trial so far), inc_true (its true value, tables), regret (its normalised
+  regret, `hpo_mab.analysis.metrics.normalised_regret`: 0 the table's best row, 1 its median; 1 before the
+  first finished trial), inc_row (its table row). A run's curve is a step function of these rows, the same as
+  over all its trials (runs whose clock ever goes back keep every trial, so that this stays exact).
+- `arms.csv.gz`: for DIV methods, how many trials each arm proposed in each of `ARM_BINS` (50) equal bins of
+  the problem's budget: problem, method, run, bin (0..49, by the trial's end clock; past the budget: the last
+  bin), arm, count (rows with a count of 0 left out).
+- `summary.csv`: one row per run: trials, final regret and true value, best observed value, end clock, regret
+  at 25% and 50% of the budget, time to the table's top 1% by true value (`time_to_target`, NaN: not within the
+  budget), time to the goal of GOAL runs, total and median proposal seconds, moves and snaps (peers), stop
+  reason. Every per-run number of the report (ranks, tests, medians, Kaplan-Meier times, success curves,
+  trials, moves, proposal times) comes from here.
 - `compare.json`: the experiment (methods, problems with budgets, targets, metric directions), missing peers.
+- `trials.csv.gz`, only with `hpo-runner compare --full-trials` (and in folders written before the compact
+  tables): one row per trial: problem, method, run, number, arm, state, clock, value (observed, metric units),
+  row, proposal_seconds, seconds, moved/snapped (peers: the asked configuration's nearest row was used, or it
+  was not a row), inc_value, inc_true, regret. `report` does not need it; where curves.csv.gz or arms.csv.gz
+  is missing it derives them from it (`compact`), so old folders still report, to the same numbers.
+
+Sizes (experiments/quick.yaml, 75 runs of about 20 trials): trials.csv.gz about 46 bytes per trial; curves and
+arms together a few hundred bytes per run whatever its length (the incumbent changes about log(trials) times).
+The journals under cells/ hold everything and `compare --full-trials` rewrites trials.csv.gz from them.
 """
 
 from __future__ import annotations
@@ -28,6 +45,10 @@ from hpo_mab.journal import read_journal
 KEYS = ["problem", "method", "run"]
 FIELDS = ["run", "number", "arm", "state", "clock", "value", "loss", "row", "proposal_seconds", "seconds"]
 FRACTIONS = (0.25, 0.5)
+ARM_BINS = 50
+CURVES, ARMS, TRIALS = "curves.csv.gz", "arms.csv.gz", "trials.csv.gz"
+CURVE_COLUMNS = [*KEYS, "number", "clock", "inc_value", "inc_true", "regret", "inc_row"]
+GZIP = {"method": "gzip", "mtime": 0}
 
 
 def records_frame(records: list[dict[str, Any]], problem: str, method: str) -> pd.DataFrame:
@@ -83,6 +104,7 @@ def summarise(trials: pd.DataFrame, info: dict[str, Any], stops: dict[tuple, dic
     reach = done & np.where(maximise, trials["value"] >= goal, trials["value"] <= goal)
     out["time_to_goal"] = trials[reach].groupby(KEYS)["clock"].min().reindex(out.index)
     out["proposal_seconds"] = groups["proposal_seconds"].sum()
+    out["proposal_median"] = groups["proposal_seconds"].median()
     out["moves"], out["snaps"] = groups["moved"].sum(), groups["snapped"].sum()
     out = out.reset_index()
     out.insert(2, "kind", out["method"].map(kinds).fillna("arm"))
@@ -98,8 +120,10 @@ def _stop(row: Any, problem: dict[str, Any]) -> str:
     return "time budget exhausted" if row.end_clock >= problem["budget"] else "max trials or rows"
 
 
-def collect(out: Path, info: dict[str, Any], cells: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read every cell's trials, write trials.csv.gz and summary.csv; returns both frames."""
+def collect(out: Path, info: dict[str, Any], cells: list[Any], full: bool = False
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read every cell's trials, write the compact tables (curves.csv.gz, arms.csv.gz), summary.csv and, with
+    `full`, trials.csv.gz; returns the trials and the summary."""
     from hpo_mab.compare.cells import build_problem, peer_records
 
     frames, stops = [], {}
@@ -115,13 +139,60 @@ def collect(out: Path, info: dict[str, Any], cells: list[Any]) -> tuple[pd.DataF
         frames.append(add_incumbents(records_frame(records, cell.problem.id, cell.method.name), problem.table))
     trials = pd.concat(frames, ignore_index=True)
     summary = summarise(trials, info, stops)
-    write_tables(out, trials, summary)
+    write_tables(out, trials, summary, info, full)
     return trials, summary
 
 
-def write_tables(out: Path, trials: pd.DataFrame, summary: pd.DataFrame) -> None:
-    trials.to_csv(out / "trials.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
+def write_tables(out: Path, trials: pd.DataFrame, summary: pd.DataFrame, info: dict[str, Any],
+                 full: bool = False) -> None:
+    """The compact tables and summary.csv; trials.csv.gz with `full`, else a stale one is removed (it would
+    disagree with the rest after a rerun; `compare --full-trials` writes it again from the journals)."""
+    curves, arms = compact(trials, info)
+    curves.to_csv(out / CURVES, index=False, compression=GZIP)
+    arms.to_csv(out / ARMS, index=False, compression=GZIP)
     summary.to_csv(out / "summary.csv", index=False)
+    if full:
+        trials.to_csv(out / TRIALS, index=False, compression=GZIP)
+    else:
+        (out / TRIALS).unlink(missing_ok=True)
+
+
+def div_methods(info: dict[str, Any]) -> list[str]:
+    return [m["name"] for m in info.get("methods", []) if m.get("kind") == "div"]
+
+
+def compact(trials: pd.DataFrame, info: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(curves, arms): the compact tables of a trials table (see the module docstring)."""
+    return incumbent_rows(trials), arm_counts(trials, info["problems"], div_methods(info))
+
+
+def incumbent_rows(trials: pd.DataFrame) -> pd.DataFrame:
+    """The rows of curves.csv.gz: each run's first and last trial and those where its incumbent changes; every
+    trial of a run whose clock goes back somewhere (its step function is then not a function of the rest)."""
+    groups = [trials[k] for k in KEYS]
+    values = trials[["inc_value", "inc_true", "regret"]]
+    before = values.groupby(groups).shift()
+    same = ((values == before) | (values.isna() & before.isna())).all(axis=1)
+    first = ~trials.duplicated(KEYS, keep="first")
+    last = ~trials.duplicated(KEYS, keep="last")
+    back = trials["clock"].groupby(groups).diff() < 0
+    unsorted = back.groupby(groups).transform("any")
+    keep = ~same | first | last | unsorted
+    changed = ~same | first
+    row = trials["row"] if "row" in trials else pd.Series(pd.NA, index=trials.index, dtype="Int64")
+    inc_row = row.where(changed & trials["inc_value"].notna()).groupby(groups).ffill().astype("Int64")
+    return trials.assign(inc_row=inc_row).loc[keep, CURVE_COLUMNS].reset_index(drop=True)
+
+
+def arm_counts(trials: pd.DataFrame, problems: dict[str, dict[str, Any]], methods: list[str] | None = None,
+               bins: int = ARM_BINS) -> pd.DataFrame:
+    """Trials per (problem, method, run, bin of the budget, arm) for `methods` (all where None); see the module
+    docstring."""
+    here = trials if methods is None else trials[trials["method"].isin(methods)]
+    budget = here["problem"].map({k: v["budget"] for k, v in problems.items()}).astype(float)
+    part = np.clip((here["clock"] / budget * bins).astype(int), 0, bins - 1)
+    counts = here.assign(bin=part).groupby([*KEYS, "bin", "arm"], sort=True).size().rename("count")
+    return counts.reset_index().astype({"bin": int, "count": int})
 
 
 # -- loading (the notebook API) -------------------------------------------------------------------------------
@@ -133,10 +204,42 @@ def _need(path: Path) -> Path:
 
 
 def load(folder: str | Path) -> pd.DataFrame:
-    """The trials of a compare folder, one row per trial (see the module docstring for the columns)."""
-    frame = pd.read_csv(_need(Path(folder) / "trials.csv.gz"), dtype={"arm": str, "state": str})
+    """The trials of a compare folder: one row per trial from trials.csv.gz where the folder has it (`compare
+    --full-trials`; the columns are in the module docstring), else the compact incumbent rows of curves.csv.gz
+    (`load_curves`: each run's first and last trial and those where its incumbent changes; no arm, state, value,
+    proposal or peers' columns: those are in `load_arms` and `load_summary`)."""
+    folder = Path(folder)
+    if (folder / TRIALS).is_file() or not (folder / CURVES).is_file():
+        return load_trials(folder)
+    return load_curves(folder)
+
+
+def load_trials(folder: str | Path) -> pd.DataFrame:
+    """trials.csv.gz, one row per trial (written by `compare --full-trials` only)."""
+    frame = pd.read_csv(_need(Path(folder) / TRIALS), dtype={"arm": str, "state": str})
     frame["row"] = frame["row"].astype("Int64")
     return frame
+
+
+def load_curves(folder: str | Path) -> pd.DataFrame:
+    """The incumbent rows (curves.csv.gz; derived from trials.csv.gz where a folder lacks it): what the
+    convergence and mean-rank figures need, the same step functions as all the trials give."""
+    path = Path(folder) / CURVES
+    if not path.is_file() and (Path(folder) / TRIALS).is_file():
+        return incumbent_rows(load_trials(folder))
+    frame = pd.read_csv(_need(path))
+    frame["inc_row"] = frame["inc_row"].astype("Int64")
+    return frame
+
+
+def load_arms(folder: str | Path) -> pd.DataFrame:
+    """The DIV methods' arm counts per bin of the budget (arms.csv.gz; derived from trials.csv.gz where a folder
+    lacks it)."""
+    path = Path(folder) / ARMS
+    if not path.is_file() and (Path(folder) / TRIALS).is_file():
+        info = load_info(folder)
+        return arm_counts(load_trials(folder), info["problems"], div_methods(info))
+    return pd.read_csv(_need(path), dtype={"arm": str})
 
 
 def load_summary(folder: str | Path) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """`hpo-runner compare`, `hpo-runner report` and `hpo-runner plot` (registered in `hpo_mab.cli.SUBCOMMANDS`).
 
-    hpo-runner compare SPEC.yaml [-o DIR] [--jobs N] [--no-progress]   # run the matrix, write tables, report
+    hpo-runner compare SPEC.yaml [-o DIR] [--jobs N] [--no-progress] [--full-trials]  # run, tables, report
     hpo-runner report DIR                                              # redraw figures, rewrite report.md
     hpo-runner plot RESULTS... [-o FILE]                               # convergence of result folders
 
@@ -69,11 +69,13 @@ def compare_main(argv: list[str]) -> int:
 
     p = OneLineParser(prog="hpo-runner compare", description="Run a matrix of problems x methods x seeded runs "
                       "from an experiment file (YAML; see hpo_mab/compare/spec.py and experiments/quick.yaml), "
-                      "resumably, into one folder: trials.csv.gz, summary.csv, figures/, report.md.")
+                      "resumably, into one folder: curves.csv.gz, arms.csv.gz, summary.csv, figures/, report.md.")
     p.add_argument("spec", help="the experiment file (YAML)")
     p.add_argument("-o", "--outdir", help="output folder (default results/compare-<name>)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the CPUs)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument("--full-trials", action="store_true", help="also write trials.csv.gz, one row per trial "
+                   "(about 45 bytes a trial; the report does not need it)")
     p.add_argument("--dry-run", action="store_true", help="check the file and print the projection; run nothing")
     args = p.parse_args(argv)
     if args.jobs < 1:
@@ -105,12 +107,13 @@ def compare_main(argv: list[str]) -> int:
     (out / "timing.json").write_text(json.dumps({str(Path(k).relative_to(out)): v for k, v in timing.items()},
                                                 indent=1) + "\n")
     collected = time.perf_counter()
-    collect(out, info, cells)
+    collect(out, info, cells, args.full_trials)
     report = write_report(out)
     end = time.perf_counter()
     runs = sum(c.runs for c in cells)
     print(f"{len(cells)} cells, {runs} runs in {end - start:.1f} s (tables and report {end - collected:.1f} s); "
-          f"wrote {out}/trials.csv.gz, summary.csv, figures/, {report}", flush=True)
+          f"wrote {out}/curves.csv.gz, arms.csv.gz, summary.csv, " + ("trials.csv.gz, " if args.full_trials else "")
+          + f"figures/, {report}", flush=True)
     return 0
 
 
@@ -159,14 +162,14 @@ def gather(results: list[str], surrogates: str | None = None) -> tuple[Any, dict
     """The trials of several result folders in one table; methods labelled by folder where several are given."""
     import pandas as pd
 
-    from hpo_mab.compare.collect import load, load_info, load_run_dir
+    from hpo_mab.compare.collect import load_curves, load_info, load_run_dir
 
     frames, problems, methods = [], {}, []
     for result in results:
         folder = Path(result)
         if (folder / "compare.json").is_file():
             info = load_info(folder)
-            frame = load(folder)
+            frame = load_curves(folder)
             prefix = f"{folder.name}: " if len(results) > 1 else ""
             frame["method"] = prefix + frame["method"]
             found = {k: v for k, v in info["problems"].items()}
@@ -174,7 +177,7 @@ def gather(results: list[str], surrogates: str | None = None) -> tuple[Any, dict
             frame, problem = load_run_dir(folder, surrogates=surrogates)
             found = {str(frame["problem"].iloc[0]): problem}
         else:
-            raise HpoError(f"{folder}: not a result folder; expected a compare folder (compare.json, trials.csv.gz) "
+            raise HpoError(f"{folder}: not a result folder; expected a compare folder (compare.json, curves.csv.gz) "
                            "or a run's OUTDIR (journal.jsonl, experiment.json)")
         for name, problem in found.items():
             if name in problems:

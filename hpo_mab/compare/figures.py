@@ -1,4 +1,5 @@
-"""The figures of a comparison, as functions over the trials and summary tables (`hpo_mab.compare.load`).
+"""The figures of a comparison, as functions over the tables of a compare folder (`hpo_mab.compare.load_curves`,
+`load_arms`, `load_summary`; a full trials table works wherever the curves or the arm counts do).
 
 Each takes the tables, the problems' info (`compare.json`'s `problems`), the methods in order and their colours
 (`method_colors`, one per method in every figure), and an output stem; it writes stem.png and stem.pdf and
@@ -109,8 +110,18 @@ def success_rate(summary: pd.DataFrame, problems: Problems, methods: Sequence[st
 def arm_usage(trials: pd.DataFrame, problems: Problems, div_methods: Sequence[str], stem: Path,
               bins: int = 10) -> list[Path]:
     """Per DIV method: which arm proposed the trials, as stacked shares over tenths of the budget (all problems
-    and runs pooled)."""
-    div = trials[trials["method"].isin(div_methods)]
+    and runs pooled). `trials`: one row per trial, or arm counts per bin of the budget (`compare.load_arms`,
+    `ARM_BINS` bins, a multiple of `bins`)."""
+    from hpo_mab.compare.collect import ARM_BINS, arm_counts
+
+    if "count" in trials.columns:
+        fine = ARM_BINS
+        div = trials[trials["method"].isin(div_methods) & (trials["count"] > 0)]
+    else:  # the same counts the compact table holds, so that both give the same figure
+        fine = ARM_BINS if ARM_BINS % bins == 0 else bins
+        div = arm_counts(trials, problems, list(div_methods), fine)
+    if fine % bins:
+        raise ValueError(f"arm_usage: {bins} bins do not divide the {fine} bins of the arm counts")
     if not len(div):
         return []
     plt = cv.use_agg()
@@ -120,13 +131,12 @@ def arm_usage(trials: pd.DataFrame, problems: Problems, div_methods: Sequence[st
     arm_colors["INIT"] = "lightgrey"  # the initial design, before any arm is chosen
     names = [m for m in div_methods if (div["method"] == m).any()]
     fig, axes = cv.panels(len(names))
-    budget = div["problem"].map({k: v["budget"] for k, v in problems.items()})
-    part = np.clip((div["clock"] / budget * bins).astype(int), 0, bins - 1)
+    part = div["bin"] // (fine // bins)
     edges = np.arange(bins + 1) / bins
     for ax, method in zip(axes, names):
         mine = div["method"] == method
-        counts = pd.crosstab(part[mine], div.loc[mine, "arm"]).reindex(index=range(bins), columns=arms,
-                                                                       fill_value=0)
+        counts = div[mine].groupby([part[mine], div.loc[mine, "arm"]])["count"].sum().unstack(fill_value=0).reindex(
+            index=range(bins), columns=arms, fill_value=0)
         shares = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
         ax.stackplot(edges, *[np.append(shares[a].to_numpy(), shares[a].to_numpy()[-1]) for a in arms],
                      colors=[arm_colors[a] for a in arms], step="post")

@@ -1,5 +1,7 @@
-"""report.md and the figures of a compare folder, from that folder alone (trials.csv.gz, summary.csv,
-compare.json, timing.json): `hpo-runner report DIR` redraws every figure and recomputes every number.
+"""report.md and the figures of a compare folder, from that folder alone (curves.csv.gz, arms.csv.gz,
+summary.csv, compare.json, timing.json; see `hpo_mab.compare.collect`): `hpo-runner report DIR` redraws every
+figure and recomputes every number. The full trials table (`compare --full-trials`) is not read: where a folder
+has it but not the compact tables, they are derived from it, to the same numbers and figures.
 
 Statistics (`hpo_mab.analysis.stats`): mean ranks per problem with 90% bootstrap intervals (resampling problems
 and runs; the generator seeded with the experiment's seed), Friedman's test with the Nemenyi critical
@@ -20,7 +22,7 @@ from hpo_mab.analysis import stats
 from hpo_mab.compare import curves as cv
 from hpo_mab.compare import figures as fg
 from hpo_mab.compare import finals
-from hpo_mab.compare.collect import load, load_info, load_summary
+from hpo_mab.compare.collect import load_arms, load_curves, load_info, load_summary
 
 FIGURES = {
     "convergence": "Convergence per problem: the incumbent's normalised regret (0 = the table's best row, 1 = its "
@@ -41,19 +43,20 @@ def _f(x: float, digits: int = 4) -> str:
     return "inf" if np.isinf(x) else "-" if x != x else f"{x:.{digits}f}"
 
 
-def draw_figures(folder: Path, trials: pd.DataFrame, summary: pd.DataFrame, info: dict[str, Any]
-                 ) -> dict[str, list[Path]]:
-    """Every figure of the report into folder/figures; returns the paths by figure name."""
+def draw_figures(folder: Path, curves: pd.DataFrame, arms: pd.DataFrame, summary: pd.DataFrame,
+                 info: dict[str, Any]) -> dict[str, list[Path]]:
+    """Every figure of the report into folder/figures, from the incumbent rows (`load_curves`), the arm counts
+    (`load_arms`) and the runs (`load_summary`); returns the paths by figure name."""
     methods = [m["name"] for m in info["methods"] if not m.get("missing")]
     colors = cv.method_colors([m["name"] for m in info["methods"]])
     problems = info["problems"]
     out = folder / "figures"
     div = [m["name"] for m in info["methods"] if m["kind"] == "div" and not m.get("missing")]
     return {
-        "convergence": fg.convergence(trials, problems, methods, colors, out / "convergence", info["name"]),
+        "convergence": fg.convergence(curves, problems, methods, colors, out / "convergence", info["name"]),
         "success": fg.success_rate(summary, problems, methods, colors, out / "success"),
-        "arm_usage": fg.arm_usage(trials, problems, div, out / "arm_usage"),
-        "mean_rank": fg.mean_rank(trials, problems, methods, colors, out / "mean_rank"),
+        "arm_usage": fg.arm_usage(arms, problems, div, out / "arm_usage"),
+        "mean_rank": fg.mean_rank(curves, problems, methods, colors, out / "mean_rank"),
         "final_boxes": finals.boxes(summary, problems, methods, colors, out / "final_boxes"),
         "cd_diagram": finals.cd_diagram(summary, problems, methods, colors, out / "cd_diagram"),
     }
@@ -127,21 +130,24 @@ def problem_lines(name: str, problem: dict[str, Any], summary: pd.DataFrame, met
     return lines + [""]
 
 
-def time_lines(folder: Path, trials: pd.DataFrame, methods: list[str]) -> list[str]:
-    """Where the time went: proposal seconds per trial, and each method's cells' wall and CPU seconds."""
+def time_lines(folder: Path, summary: pd.DataFrame, methods: list[str]) -> list[str]:
+    """Where the time went: proposal seconds per trial (from the runs' totals and medians), and each method's
+    cells' wall and CPU seconds."""
     timing_path = folder / "timing.json"
     timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
     lines = ["## Time", "", "Proposal seconds: the time an arm, strategy or peer took to propose a trial (measured "
              "while the runs ran). Cells: wall-clock and CPU seconds of the method's cells in their worker processes "
-             "(the last session that ran them).", "",
+             "(the last session that ran them). Median proposal s per trial: the median over the method's runs of each "
+             "run's median.", "",
              "| method | trials | median proposal s per trial | total proposal s | cells wall s | cells CPU s |",
              "|---|---|---|---|---|---|"]
     for m in methods:
-        mine = trials[trials["method"] == m]
+        mine = summary[summary["method"] == m]
         cells = [v for v in timing.values() if v.get("method") == m]
         wall = sum(v.get("wall_seconds", 0.0) for v in cells)
         cpu = sum(v.get("cpu_seconds", 0.0) for v in cells)
-        lines.append(f"| {m} | {len(mine)} | {mine['proposal_seconds'].median():.4f} | "
+        median = mine["proposal_median"].median() if "proposal_median" in mine else np.nan  # older folders
+        lines.append(f"| {m} | {mine['trials'].sum()} | {median:.4f} | "
                      f"{mine['proposal_seconds'].sum():.1f} | {wall:.1f} | {cpu:.1f} |")
     return lines + [""]
 
@@ -149,9 +155,9 @@ def time_lines(folder: Path, trials: pd.DataFrame, methods: list[str]) -> list[s
 def write_report(folder: str | Path) -> Path:
     """Redraw every figure and write folder/report.md from the folder's tables alone."""
     folder = Path(folder)
-    info, trials, summary = load_info(folder), load(folder), load_summary(folder)
+    info, summary = load_info(folder), load_summary(folder)
     methods = [m["name"] for m in info["methods"] if not m.get("missing")]
-    figures = draw_figures(folder, trials, summary, info)
+    figures = draw_figures(folder, load_curves(folder), load_arms(folder), summary, info)
     lines = [f"# Comparison: {info['name']}", "",
              f"Experiment file: `{info['path']}`. {info['runs']} runs per cell; run i of every cell uses child i "
              f"of SeedSequence({info['seed']}), so run i of every method observes the same evaluation draws "
@@ -181,7 +187,7 @@ def write_report(folder: str | Path) -> Path:
         else:
             lines += [f"- {name}: not drawn (" + ("no DIV method" if name == "arm_usage" else "needs at least 2 "
                       "problems and 3 methods" if name == "cd_diagram" else "no data") + ").", ""]
-    lines += time_lines(folder, trials, methods)
+    lines += time_lines(folder, summary, methods)
     path = folder / "report.md"
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
     return path
