@@ -95,7 +95,7 @@ def write_report(out: Path, phase: str, tables: list[str], methods: list[str], c
             rows = d["results"]
             started = sum(r["winners_started"] for r in rows)
             stopped = sum(r["winners_stopped"] for r in rows)
-            lines.append(f"| {m} | {_fmt(km(d))} | {km(d).events}/{len(rows)} | {_fmt(km(d, 't5'))} | "
+            lines.append(f"| {m} | {_fmt(km(d))} | {km(d).reached}/{len(rows)} | {_fmt(km(d, 't5'))} | "
                          f"{np.median([r['configurations'] for r in rows]):.0f} | "
                          f"{np.median([r['full'] for r in rows]):.0f} | "
                          f"{stopped}/{started} | {d['cpu_seconds']:.0f} |")
