@@ -146,6 +146,25 @@ def test_report_reproduces_the_committed_folder(tmp_path):
     assert all((folder / "figures" / f"{name}.png").is_file() for name in FIGURES)
 
 
+def test_report_without_proposal_times_or_timing(tmp_path):
+    """A folder whose summary has no proposal times and that has no timing.json (e.g. converted from the
+    study's cell files, experiments/study_to_compare.py) reports "-" for them, not 0 or nan."""
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    for name in KEPT:
+        if name != "timing.json":
+            shutil.copyfile(COMMITTED / name, folder / name)
+    summary = pd.read_csv(folder / "summary.csv")
+    summary[["proposal_seconds", "proposal_median"]] = np.nan
+    summary.to_csv(folder / "summary.csv", index=False)
+    assert main(["report", str(folder)]) == 0
+    text = (folder / "report.md").read_text()
+    rows = text[text.index("## Time"):].splitlines()[6:]
+    methods = [m["name"] for m in compare.load_info(folder)["methods"] if not m.get("missing")]
+    assert [r.split(" | ")[0] for r in rows] == [f"| {m}" for m in methods]
+    assert all(r.endswith("| - | - | - | - |") for r in rows)
+
+
 def test_plot_single_runs_and_compare_folders(tiny_compare, tmp_path):
     table = str(tiny_compare / "tiny.npz")
     a, b = tmp_path / "a", tmp_path / "b"

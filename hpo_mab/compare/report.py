@@ -144,12 +144,18 @@ def time_lines(folder: Path, summary: pd.DataFrame, methods: list[str]) -> list[
     for m in methods:
         mine = summary[summary["method"] == m]
         cells = [v for v in timing.values() if v.get("method") == m]
-        wall = sum(v.get("wall_seconds", 0.0) for v in cells)
-        cpu = sum(v.get("cpu_seconds", 0.0) for v in cells)
+        wall, cpu = (_total([v.get(k) for v in cells], 1) for k in ("wall_seconds", "cpu_seconds"))
         median = mine["proposal_median"].median() if "proposal_median" in mine else np.nan  # older folders
-        lines.append(f"| {m} | {mine['trials'].sum()} | {median:.4f} | "
-                     f"{mine['proposal_seconds'].sum():.1f} | {wall:.1f} | {cpu:.1f} |")
+        total = _total(mine["proposal_seconds"].tolist(), 1)
+        lines.append(f"| {m} | {mine['trials'].sum()} | {_f(median)} | {total} | {wall} | {cpu} |")
     return lines + [""]
+
+
+def _total(values: list[Any], digits: int) -> str:
+    """The sum of the known values; "-" where none is known (a folder without timing.json or proposal times,
+    e.g. one converted from other results)."""
+    known = [float(v) for v in values if v is not None and v == v]
+    return f"{sum(known):.{digits}f}" if known else "-"
 
 
 def write_report(folder: str | Path) -> Path:
