@@ -296,7 +296,8 @@ def _scheduler_options(options: dict[str, Any], args: argparse.Namespace, where:
     name = (options["scheduler"] or "ASHA").upper()  # --hpo-config and --auto-config plan ASHA
     if name not in SCHEDULERS:
         raise HpoError(f"unknown scheduler {options['scheduler']!r}; expected one of {', '.join(SCHEDULERS)}")
-    options["scheduler"] = options["scheduler"] and name
+    if options["scheduler"] is not None:
+        options["scheduler"] = name
     merged = {**(options["scheduler_options"] or {}), **flags}
     unknown = sorted(set(merged) - set(SCHEDULERS[name].OPTIONS))
     if unknown:

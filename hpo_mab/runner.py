@@ -261,11 +261,12 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
             incumbents[trial.arm] += 1
         if on_trial is not None:
             on_trial(trial, backend.clock.now)
+        threshold = early_stop_reached(trial.curve, settings.early_stopping)
         if trial.finished and time_to_goal is None and term.goal_reached(trial.value):
             time_to_goal = trial.clock
             stop = "goal reached"
-        elif settings.early_stopping and early_stop_reached(trial.curve, settings.early_stopping):
-            stop = early_stop_reached(trial.curve, settings.early_stopping)
+        elif threshold is not None:
+            stop = threshold
         elif backend.clock.now >= term.budget:
             stop = "time budget exhausted"
     best = opt.history.best
