@@ -156,7 +156,7 @@ hold, and so what differs from a folder written by `hpo-runner compare`:
 - arms.csv.gz: the cells keep each DIV run's total trials per arm only; they are all in the last bin, so the
   arm-usage figure's last tenth shows each strategy's shares over whole runs and the tenths before it are empty.
   It is not arm usage over time.
-- Ranking: every method of the experiment file is ranked; the study's own report ranks oracle variants apart.
+- Ranking: the oracle variants are references, ranked apart, as in the study's own report.
 """
 
 

@@ -165,6 +165,26 @@ def test_report_without_proposal_times_or_timing(tmp_path):
     assert all(r.endswith("| - | - | - | - |") for r in rows)
 
 
+def test_references_are_ranked_apart(tmp_path):
+    """A method marked as a reference keeps its per-problem rows and leaves the ranks and tests."""
+    folder = tmp_path / "apart"
+    folder.mkdir()
+    for name in KEPT:
+        shutil.copyfile(COMMITTED / name, folder / name)
+    info = json.loads((folder / "compare.json").read_text())
+    apart = info["methods"][0]["name"]
+    info["methods"][0]["reference"] = True
+    (folder / "compare.json").write_text(json.dumps(info))
+    assert main(["report", str(folder)]) == 0
+    text = (folder / "report.md").read_text()
+    ranking = text[text.index("## Ranking"):text.index("## Per problem")]
+    per_problem = text[text.index("## Per problem"):text.index("## Figures")]
+    assert f"| {apart} |" not in ranking and f"| {apart} (reference) |" in per_problem
+    assert f"References ({apart})" in text and "ranked apart" in text
+    others = [m["name"] for m in info["methods"][1:] if not m.get("missing")]
+    assert all(f"| {m} |" in ranking for m in others)
+
+
 def test_plot_single_runs_and_compare_folders(tiny_compare, tmp_path):
     table = str(tiny_compare / "tiny.npz")
     a, b = tmp_path / "a", tmp_path / "b"

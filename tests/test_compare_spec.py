@@ -35,7 +35,8 @@ GOOD = {"runs": 2, "problems": ["digits-lenet"], "methods": ["TPE"]}
      "strategy_options.eta must be a positive finite number"),
     ({"methods": [{"name": "a", "mode": "GP", "arm_options": {"bogus": 1}}]}, "arm_options: unknown arm option"),
     ({"methods": [{"name": "a", "peer": "skopt"}]}, "unknown peer 'skopt'"),
-    ({"methods": [{"name": "a", "peer": "optuna-tpe", "mode": "GP"}]}, "a peer takes only 'name' and 'peer'"),
+    ({"methods": [{"name": "a", "peer": "optuna-tpe", "mode": "GP"}]}, "a peer takes only 'name', 'peer' and 'reference'"),
+    ({"methods": [{"name": "TPE", "reference": "yes"}]}, "methods[0] (TPE): 'reference' must be true or false"),
     ({"methods": [{"name": "a b", "mode": "GP"}]}, "'name' must be letters, digits"),
     ({"methods": ["TPE", {"name": "TPE", "mode": "TPE"}]}, "two methods are named 'TPE'"),
     ({"methods": ["optuna-tpe"], "problems": [{"task": "kin8nm-mlp"}]}, "peers run on lookup tables only"),
@@ -65,11 +66,22 @@ def test_standard_names_and_problem_ids():
         ("DIV", "BO-HEDGE", None, "div"), (None, None, "hyperopt-tpe", "peer")]
 
 
+def test_oracle_variants_are_references_unless_told_otherwise():
+    """A DIV method whose strategy sees true values is ranked apart by default; any method can be marked."""
+    exp = parse_experiment({**GOOD, "methods": [
+        "DIV-BO-HEDGE-T", "DIV-BO-HEDGE", {"name": "DIV-BO-HEDGE-LET", "reference": False},
+        {"name": "TPE", "reference": True}, {"name": "o", "mode": "DIV", "spec": "BO-HEDGE-LET"},
+        {"name": "p", "peer": "optuna-tpe", "reference": True}]}, "x")
+    assert [m.reference for m in exp.methods] == [True, False, False, True, True, True]
+    assert (exp.methods[3].mode, exp.methods[3].spec) == ("TPE", None)
+
+
 def test_shipped_experiment_files_load():
     quick = load_experiment(ROOT / "experiments" / "quick.yaml")
     assert quick.runs == 5 and len(quick.problems) >= 2 and any(m.peer for m in quick.methods)
     study = load_experiment(ROOT / "experiments" / "study.yaml")
     assert len(study.methods) == 37 and len(study.problems) == 13 + 8 and study.seed == 1000 and study.runs == 20
+    assert [m.name for m in study.methods if m.reference] == ["DIV-BO-HEDGE-T", "DIV-BO-HEDGE-LET"]
 
 
 def test_cli_prints_one_line_and_exits_2(tmp_path, capsys):

@@ -41,6 +41,8 @@ def experiment_info(exp: Any, missing: dict[str, str]) -> dict[str, Any]:
     methods = []
     for m in exp.methods:
         doc = {"name": m.name, "kind": m.kind, "definition": _definition(m), "spec": asdict(m)}
+        if m.reference:
+            doc["reference"] = True
         if m.name in missing:
             doc["missing"] = missing[m.name]
         methods.append(doc)

@@ -1,5 +1,8 @@
 """Methods of an experiment file: a standard name (GP-EI, TPE, DIV-GT, optuna-tpe) or a mapping with `name` and
-`mode`, `spec`, `arms`, `strategy_options`, `arm_options`, `scheduler`, `scheduler_options`, or `peer`.
+`mode`, `spec`, `arms`, `strategy_options`, `arm_options`, `scheduler`, `scheduler_options`, or `peer`; any
+method may say `reference: true` (ranked apart: shown per problem, left out of ranks and tests). A DIV method
+whose strategy peeks at the table's true values (the oracle variants, BO-HEDGE-T and -LET) is a reference
+unless it says `reference: false`: it has information no other method has.
 
 Checked with the command line's own rules (`hpo_mab.cli.parse_arms`, `check_strategy_options`, the arms'
 `check_arm_options`); every error is one HpoError line naming the file, the entry, the key and the value.
@@ -8,7 +11,7 @@ Checked with the command line's own rules (`hpo_mab.cli.parse_arms`, `check_stra
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hpo_mab.catalog import ACQUISITION_NAMES, ARM_NAMES, MODES, STRATEGY_NAMES, WITH_ACQUISITION, arm_names
@@ -19,7 +22,7 @@ from hpo_mab.peers import PEERS, PRUNED_PEERS
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # a folder name on every system
 
 METHOD_KEYS = ("name", "mode", "spec", "arms", "strategy_options", "arm_options", "scheduler", "scheduler_options",
-               "peer")
+               "peer", "reference")
 
 
 def _fail(where: str, message: str) -> None:
@@ -45,12 +48,19 @@ class MethodSpec:
     scheduler: str | None = None
     scheduler_options: dict[str, Any] | None = None
     peer: str | None = None
+    reference: bool = False  # ranked apart (see the module docstring)
 
     @property
     def kind(self) -> str:
         """`peer`, `div` or `arm`."""
         return "peer" if self.peer else "div" if self.mode == "DIV" else "arm"
 
+
+def _is_oracle(mode: str | None, spec: str | None) -> bool:
+    """Whether a DIV strategy peeks at true table values (`oracle = True` on its class)."""
+    from hpo_mab.strategies import STRATEGIES
+
+    return mode == "DIV" and bool(getattr(STRATEGIES.get(spec or ""), "oracle", False))
 
 
 def standard_method(name: str) -> MethodSpec | None:
@@ -59,7 +69,7 @@ def standard_method(name: str) -> MethodSpec | None:
     if name in PEERS + PRUNED_PEERS:
         return MethodSpec(name, peer=name)
     if upper.startswith("DIV-") and upper[4:] in STRATEGY_NAMES:
-        return MethodSpec(name, mode="DIV", spec=upper[4:])
+        return MethodSpec(name, mode="DIV", spec=upper[4:], reference=_is_oracle("DIV", upper[4:]))
     for model in WITH_ACQUISITION:
         for acq in ACQUISITION_NAMES:
             if upper == f"{model}-{acq}":
@@ -89,13 +99,19 @@ def parse_method(item: Any, where: str) -> MethodSpec:
     if not isinstance(name, str) or not NAME.match(name):
         _fail(where, f"'name' must be letters, digits, '.', '_', '+' or '-', but got {name!r}")
     where = f"{where} ({name})"
+    reference = item.get("reference")
+    if reference is not None and not isinstance(reference, bool):
+        _fail(where, f"'reference' must be true or false, but got {reference!r}")
     if item.get("peer") is not None:
-        extra = sorted(set(item) - {"name", "peer"})
+        extra = sorted(set(item) - {"name", "peer", "reference"})
         if extra:
-            _fail(where, f"a peer takes only 'name' and 'peer', but got {extra}")
+            _fail(where, f"a peer takes only 'name', 'peer' and 'reference', but got {extra}")
         if item["peer"] not in PEERS + PRUNED_PEERS:
             _fail(where, f"unknown peer {item['peer']!r}; expected one of {', '.join(PEERS + PRUNED_PEERS)}")
-        return MethodSpec(name, peer=item["peer"])
+        return MethodSpec(name, peer=item["peer"], reference=bool(reference))
+    if set(item) <= {"name", "reference"} and standard_method(name) is not None:
+        method = standard_method(name)
+        return method if reference is None else replace(method, reference=reference)
     mode = item.get("mode")
     if not isinstance(mode, str) or mode.upper() not in MODES:
         _fail(where, f"'mode' must be one of {', '.join(MODES)} (or give 'peer'), but got {mode!r}")
@@ -136,7 +152,7 @@ def parse_method(item: Any, where: str) -> MethodSpec:
     if scheduler is not None:
         check_scheduler(scheduler, where)
     return MethodSpec(name, mode, spec, arms, options, dict(arm_options) if arm_options else None, scheduler,
-                      scheduler_options)
+                      scheduler_options, reference=_is_oracle(mode, spec) if reference is None else reference)
 
 
 def check_scheduler(scheduler: Any, where: str) -> None:

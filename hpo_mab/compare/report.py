@@ -43,11 +43,22 @@ def _f(x: float, digits: int = 4) -> str:
     return "inf" if np.isinf(x) else "-" if x != x else f"{x:.{digits}f}"
 
 
+def run_methods(info: dict[str, Any]) -> list[str]:
+    """The methods that ran (a missing peer's package leaves its method out)."""
+    return [m["name"] for m in info["methods"] if not m.get("missing")]
+
+
+def ranked_methods(info: dict[str, Any]) -> list[str]:
+    """The methods that ran, less the references (oracle variants, or `reference: true`), which are ranked apart."""
+    return [m["name"] for m in info["methods"] if not m.get("missing") and not m.get("reference")]
+
+
 def draw_figures(folder: Path, curves: pd.DataFrame, arms: pd.DataFrame, summary: pd.DataFrame,
                  info: dict[str, Any]) -> dict[str, list[Path]]:
     """Every figure of the report into folder/figures, from the incumbent rows (`load_curves`), the arm counts
-    (`load_arms`) and the runs (`load_summary`); returns the paths by figure name."""
-    methods = [m["name"] for m in info["methods"] if not m.get("missing")]
+    (`load_arms`) and the runs (`load_summary`); returns the paths by figure name. References are drawn in the
+    per-problem figures and left out of the rank figures."""
+    methods, ranked = run_methods(info), ranked_methods(info)
     colors = cv.method_colors([m["name"] for m in info["methods"]])
     problems = info["problems"]
     out = folder / "figures"
@@ -56,9 +67,9 @@ def draw_figures(folder: Path, curves: pd.DataFrame, arms: pd.DataFrame, summary
         "convergence": fg.convergence(curves, problems, methods, colors, out / "convergence", info["name"]),
         "success": fg.success_rate(summary, problems, methods, colors, out / "success"),
         "arm_usage": fg.arm_usage(arms, problems, div, out / "arm_usage"),
-        "mean_rank": fg.mean_rank(curves, problems, methods, colors, out / "mean_rank"),
+        "mean_rank": fg.mean_rank(curves, problems, ranked, colors, out / "mean_rank"),
         "final_boxes": finals.boxes(summary, problems, methods, colors, out / "final_boxes"),
-        "cd_diagram": finals.cd_diagram(summary, problems, methods, colors, out / "cd_diagram"),
+        "cd_diagram": finals.cd_diagram(summary, problems, ranked, colors, out / "cd_diagram"),
     }
 
 
@@ -93,8 +104,9 @@ def ranking_lines(summary: pd.DataFrame, info: dict[str, Any], methods: list[str
     return lines
 
 
-def problem_lines(name: str, problem: dict[str, Any], summary: pd.DataFrame, methods: list[str]) -> list[str]:
-    """Medians with 95% intervals, early regret, time to target, trials, peers' moves."""
+def problem_lines(name: str, problem: dict[str, Any], summary: pd.DataFrame, methods: list[str],
+                  references: frozenset[str] = frozenset()) -> list[str]:
+    """Medians with 95% intervals, early regret, time to target, trials, peers' moves; references marked."""
     regret = cv.uses_regret(problem)
     goal = problem.get("goal") is not None
     when = "time_to_goal" if goal else "time_to_target"
@@ -125,7 +137,8 @@ def problem_lines(name: str, problem: dict[str, Any], summary: pd.DataFrame, met
         if runs["kind"].iloc[0] == "peer":
             n = runs["trials"].sum()
             note = f"{runs['moves'].sum()} ({100 * runs['moves'].sum() / max(n, 1):.1f}%) / {runs['snaps'].sum()}"
-        lines.append(f"| {m} | {_f(med)} [{_f(lo)}, {_f(hi)}] | {early} | {ttt} | {runs['trials'].median():.0f} "
+        label = f"{m} (reference)" if m in references else m
+        lines.append(f"| {label} | {_f(med)} [{_f(lo)}, {_f(hi)}] | {early} | {ttt} | {runs['trials'].median():.0f} "
                      f"| {note} |")
     return lines + [""]
 
@@ -162,7 +175,8 @@ def write_report(folder: str | Path) -> Path:
     """Redraw every figure and write folder/report.md from the folder's tables alone."""
     folder = Path(folder)
     info, summary = load_info(folder), load_summary(folder)
-    methods = [m["name"] for m in info["methods"] if not m.get("missing")]
+    methods, ranked = run_methods(info), ranked_methods(info)
+    references = frozenset(methods) - frozenset(ranked)
     figures = draw_figures(folder, load_curves(folder), load_arms(folder), summary, info)
     lines = [f"# Comparison: {info['name']}", "",
              f"Experiment file: `{info['path']}`. {info['runs']} runs per cell; run i of every cell uses child i "
@@ -172,12 +186,17 @@ def write_report(folder: str | Path) -> Path:
              "## Methods", "", "| method | kind | definition |", "|---|---|---|"]
     for m in info["methods"]:
         lines.append(f"| {m['name']} | {m['kind']} | {m['definition']}"
+                     + ("; **reference**, ranked apart" if m.get("reference") else "")
                      + (f" (**not run**: {m['missing']})" if m.get("missing") else "") + " |")
     missing = [m for m in info["methods"] if m.get("missing")]
     if missing:
         lines += ["", "Peers not run because their package is missing: " + "; ".join(
             f"{m['name']} ({m['missing']})" for m in missing) + "."]
-    lines += ["", *ranking_lines(summary, info, methods)]
+    if references:
+        lines += ["", f"References ({', '.join(sorted(references))}): shown per problem and in the convergence, "
+                  "success and box figures, left out of the ranks, the tests and the rank figures (an oracle "
+                  "variant sees the table's true values, which no other method has)."]
+    lines += ["", *ranking_lines(summary, info, ranked)]
     lines += ["## Per problem", "", "Normalised regret: (true loss of the incumbent - the table's best) / (median - "
               "best), 0 = the table's best row, 1 = its median. 95% CI: exact order-statistic interval of the "
               "median. Time to target: Kaplan-Meier median over runs in units of the budget, runs that never reach "
@@ -185,7 +204,7 @@ def write_report(folder: str | Path) -> Path:
               "moved to the nearest unused row because the nearest row was taken / proposals that were not a "
               "row of the table (share of the peer's trials).", ""]
     for name, problem in info["problems"].items():
-        lines += problem_lines(name, problem, summary, methods)
+        lines += problem_lines(name, problem, summary, methods, references)
     lines += ["## Figures", ""]
     for name, paths in figures.items():
         if paths:
