@@ -1,7 +1,10 @@
 """Where the time of `hpo-runner compare` goes, and how long `hpo-runner report` takes on its folder.
 
-    .venv/bin/python experiments/compare_speed.py [SPEC] [--jobs N] [-o DIR]
+    .venv/bin/python experiments/compare_speed.py [SPEC] [--jobs N] [-o DIR] [--runs R] [--report-on FOLDER]
         > experiments/results/compare_speed.txt
+    # issue 8's study through compare: 1 of its 20 runs per cell, projected; report timed on the full folder
+    .venv/bin/python experiments/compare_speed.py experiments/study.yaml --runs 1 \
+        --report-on experiments/results/study/eval/compare > experiments/results/compare_speed_study.txt
 
 Runs SPEC (default experiments/quick.yaml) from scratch into a fresh folder (default: a temporary one) with the
 steps of `compare_main`, each timed: reading and checking the file and every cell (tables loaded, arms and
@@ -9,6 +12,11 @@ strategies built), the projection (its calibration runs), the matrix, the tables
 summary) and the report. Inside the matrix, the cells' CPU seconds split into our arms' and strategies' proposals, the
 peers' proposals (their ask), and the rest: replay (the lookup backend, the runner's loop, the journal,
 imports in the workers). Then `report` alone on the folder, twice (the first pays matplotlib's imports).
+
+`--runs R` runs only the first R runs of every cell (the same seeds as the full experiment's runs 0..R-1) and
+projects the matrix to the file's runs per cell linearly (an estimate: cells' runs are independent and alike).
+`--report-on FOLDER` also times `report` on a copy of an existing full-size folder (e.g. the study's evaluation
+converted by experiments/study_to_compare.py), since a subsample's report is smaller than the full one's.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ def main() -> None:
     p.add_argument("spec", nargs="?", default=str(Path(__file__).resolve().parent / "quick.yaml"))
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("-o", "--outdir")
+    p.add_argument("--runs", type=int, help="run only the first RUNS runs of every cell, and project")
+    p.add_argument("--report-on", help="also time `report` on a copy of this full-size compare folder")
     args = p.parse_args()
     out = Path(args.outdir or tempfile.mkdtemp(prefix="compare-speed-"))
     if (out / "cells").exists():
@@ -43,6 +53,11 @@ def main() -> None:
     steps: dict[str, float] = {}
     t0 = time.perf_counter()
     exp = load_experiment(args.spec)
+    full_runs = exp.runs
+    if args.runs:
+        from dataclasses import replace
+
+        exp = replace(exp, runs=min(args.runs, exp.runs))
     missing = matrix.missing_peers(exp)
     cells = matrix.make_cells(exp, out, set(missing))
     info = experiment_info(exp, missing)
@@ -95,6 +110,25 @@ def main() -> None:
             print(f"    {method['name']:<14} {len(mine):6d} trials, proposals {mine['proposal_seconds'].sum():6.2f} s "
                   f"(median {1000 * mine['proposal_seconds'].median():.2f} ms per trial)")
     print(f"hpo-runner report on the folder: {reports[0]:.1f} s, again {reports[1]:.1f} s")
+    if exp.runs < full_runs:
+        scale = full_runs / exp.runs
+        matrix_s = t3 - t2
+        def hours(seconds: float) -> str:
+            return f"{seconds * scale:.0f} s = {seconds * scale / 3600:.2f} h"
+
+        print(f"projected to the file's {full_runs} runs per cell (x{scale:g}, an estimate): matrix "
+              f"{hours(matrix_s)} wall with {args.jobs} workers; cells' CPU {hours(cpu)}, their wall {hours(wall_cells)}: "
+              f"proposals of our arms {hours(ours_s)}, peers {hours(peers_s)}, replay {hours(rest)}")
+    if args.report_on:
+        import shutil
+
+        copy = Path(tempfile.mkdtemp(prefix="compare-report-")) / "folder"
+        shutil.copytree(args.report_on, copy, ignore=shutil.ignore_patterns("figures", "report.md"))
+        start = time.perf_counter()
+        write_report(copy)
+        took = time.perf_counter() - start
+        runs = len(cl.load_summary(copy))
+        print(f"hpo-runner report on a copy of {args.report_on} ({runs} runs): {took:.1f} s (target: under 60 s)")
 
 
 if __name__ == "__main__":
