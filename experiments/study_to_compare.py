@@ -35,7 +35,6 @@ import argparse
 import json
 import shutil
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +88,7 @@ def problem_info(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def experiment(phase: str) -> tuple[Any, dict[str, Any], dict[str, dict[str, dict[str, Any]]]]:
-    from hpo_mab.compare.commands import _definition
+    from hpo_mab.compare.commands import method_info
     from hpo_mab.compare.spec import load_experiment
 
     exp = load_experiment(str(SPECS[phase].relative_to(ROOT)))
@@ -99,8 +98,7 @@ def experiment(phase: str) -> tuple[Any, dict[str, Any], dict[str, dict[str, dic
     # as hpo_mab.compare.commands.experiment_info, without building the problems (loading their tables)
     info = {"name": exp.name, "path": exp.path, "seed": exp.seed, "runs": exp.runs, "criterion": exp.criterion,
             "max_trials": exp.max_trials,
-            "methods": [{"name": m.name, "kind": m.kind, "definition": _definition(m), "spec": asdict(m)}
-                        for m in exp.methods]}
+            "methods": [method_info(m) for m in exp.methods]}
     info["problems"] = {p.id: problem_info(next(iter(cells[p.id].values()))) for p in exp.problems if p.id in cells}
     for doc in (d for by_method in cells.values() for d in by_method.values()):
         if doc["seed"] != exp.seed or doc["runs"] != exp.runs:

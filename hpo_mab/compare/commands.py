@@ -38,16 +38,19 @@ def experiment_info(exp: Any, missing: dict[str, str]) -> dict[str, Any]:
     """compare.json: what `report` needs besides the tables (problems' budgets and targets, methods)."""
     from hpo_mab.compare.matrix import problems_info
 
-    methods = []
-    for m in exp.methods:
-        doc = {"name": m.name, "kind": m.kind, "definition": _definition(m), "spec": asdict(m)}
-        if m.reference:
-            doc["reference"] = True
-        if m.name in missing:
-            doc["missing"] = missing[m.name]
-        methods.append(doc)
     return {"name": exp.name, "path": exp.path, "seed": exp.seed, "runs": exp.runs, "criterion": exp.criterion,
-            "max_trials": exp.max_trials, "problems": problems_info(exp), "methods": methods}
+            "max_trials": exp.max_trials, "problems": problems_info(exp),
+            "methods": [method_info(m, missing.get(m.name)) for m in exp.methods]}
+
+
+def method_info(m: Any, missing: str | None = None) -> dict[str, Any]:
+    """A method's entry of compare.json: name, kind, definition, spec; `reference` and `missing` where they hold."""
+    doc = {"name": m.name, "kind": m.kind, "definition": _definition(m), "spec": asdict(m)}
+    if m.reference:
+        doc["reference"] = True
+    if missing:
+        doc["missing"] = missing
+    return doc
 
 
 def _check_same_experiment(out: Path, info: dict[str, Any]) -> None:
