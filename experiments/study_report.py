@@ -202,7 +202,31 @@ def goal_check(cells: Cells, tables: Sequence[str], default: str, singles: Seque
         lines.append(f"| {t} | {value:.4f} | {arm} {meds[arm]:.4f} | {bound:.4f} | "
                      f"{'MET' if value <= bound else 'NOT MET'} |")
     lines += ["", f"Met on {met} of {checked} checked table(s) of {len(tables)}.", ""]
-    return lines
+    return lines + bound_for_every_method(cells, tables, singles)
+
+
+def bound_for_every_method(cells: Cells, tables: Sequence[str], singles: Sequence[str]) -> list[str]:
+    """For scale: on how many tables each method meets the same bound (1.1 x the best single arm's median + 0.01).
+    The best of many single arms' noisy medians sits below what any one method reaches on most tables, so this
+    says how attainable the bound is, not only whether the default attains it."""
+    done = [t for t in tables if all(m in cells.get(t, {}) for m in singles)]
+    if not done:
+        return []
+    methods = sorted({m for t in done for m in cells[t]})
+    met = {m: 0 for m in methods}
+    for t in done:
+        meds = {m: float(np.median([r["regret_100"] for r in d["results"]])) for m, d in cells[t].items()}
+        bound = 1.1 * min(meds[s] for s in singles) + 0.01
+        for m in methods:
+            met[m] += m in meds and meds[m] <= bound
+    order = sorted(methods, key=lambda m: (-met[m], m))
+    runs = len(next(iter(cells[done[0]].values()))["results"])
+    return ["For scale, the same per-table bound for every method (tables where its median final regret is at most "
+            f"1.1 x the best single arm's + 0.01, of {len(done)}; a single arm that is the best on a table meets it "
+            "there by definition):", "", "| method | tables met |", "|---|---|",
+            *(f"| {m} | {met[m]} |" for m in order), "",
+            f"No method meets it on more than {max(met.values())} of {len(done)}: the best of {len(singles)} single "
+            f"arms' medians of {runs} runs is, table by table, a lower bar than any one method clears everywhere.", ""]
 
 
 def eval_report(cells: dict[float, Cells], tables: Sequence[str], long_tables: Sequence[str],

@@ -4,7 +4,8 @@
     run = run_peer_on_table(table, "hyperopt-tpe", seq)  # one seeded run on a lookup table
     run = run_peer_on_table(table, "optuna-tpe-sha", seq)  # pruned: epoch by epoch, stopped trials journaled
 
-Names: optuna-tpe (Optuna's TPESampler at its defaults), optuna-tpe-mv (`multivariate=True`), optuna-gp
+Names: optuna-tpe (Optuna's TPESampler at its defaults), optuna-tpe-mv (`multivariate=True`; since Optuna 5.0
+TPESampler's defaults are multivariate with constant liar, so there the two are the same sampler), optuna-gp
 (GPSampler), optuna-random (RandomSampler), hyperopt-tpe (Hyperopt's TPE). PRUNED_PEERS, for tables with
 per-epoch curves: optuna-tpe-sha, optuna-tpe-hyperband, optuna-tpe-median (optuna-tpe with Optuna's
 SuccessiveHalvingPruner, HyperbandPruner, MedianPruner; see `hpo_mab.peers.optuna_pruned`). Optuna and
