@@ -80,7 +80,7 @@ def test_shipped_experiment_files_load():
     quick = load_experiment(ROOT / "experiments" / "quick.yaml")
     assert quick.runs == 5 and len(quick.problems) >= 2 and any(m.peer for m in quick.methods)
     study = load_experiment(ROOT / "experiments" / "study.yaml")
-    assert len(study.methods) == 37 and len(study.problems) == 13 + 8 and study.seed == 1000 and study.runs == 20
+    assert len(study.methods) == 38 and len(study.problems) == 13 + 8 and study.seed == 1000 and study.runs == 20
     assert [m.name for m in study.methods if m.reference] == ["DIV-BO-HEDGE-T", "DIV-BO-HEDGE-LET"]
 
 

@@ -72,7 +72,27 @@ def test_unknown_peer_is_one_error():
         make_peer("smac", ALL_KINDS, 0)
 
 
-@pytest.mark.parametrize("name", ["optuna-tpe", "optuna-tpe-mv", "hyperopt-tpe", "optuna-random"])
+def _tpe_proposals(name: str, n: int = 25) -> list[dict]:
+    peer = make_peer(name, ALL_KINDS, 3)
+    out = []
+    for k in range(n):
+        config = peer.ask()
+        out.append(config)
+        peer.tell(config, float(np.sin(3.0 * k)))
+    return out
+
+
+def test_univariate_tpe_is_a_different_sampler():
+    """optuna-tpe-uni (Optuna 4's defaults) leaves the random start-up and then proposes otherwise than the
+    multivariate TPE; under Optuna >= 5 optuna-tpe is the multivariate one (its new default)."""
+    import optuna
+
+    uni, default, mv = (_tpe_proposals(n) for n in ("optuna-tpe-uni", "optuna-tpe", "optuna-tpe-mv"))
+    assert uni[:10] == mv[:10] and uni[10:] != mv[10:]
+    assert (default == mv) == (int(optuna.__version__.split(".")[0]) >= 5)
+
+
+@pytest.mark.parametrize("name", ["optuna-tpe", "optuna-tpe-mv", "optuna-tpe-uni", "hyperopt-tpe", "optuna-random"])
 def test_a_move_teaches_the_configuration_evaluated(name, monkeypatch):
     table = grid_table()
     built = []

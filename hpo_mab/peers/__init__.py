@@ -5,7 +5,8 @@
     run = run_peer_on_table(table, "optuna-tpe-sha", seq)  # pruned: epoch by epoch, stopped trials journaled
 
 Names: optuna-tpe (Optuna's TPESampler at its defaults), optuna-tpe-mv (`multivariate=True`; since Optuna 5.0
-TPESampler's defaults are multivariate with constant liar, so there the two are the same sampler), optuna-gp
+TPESampler's defaults are multivariate with constant liar, so there the two are the same sampler), optuna-tpe-uni
+(univariate TPE without constant liar: Optuna 4's defaults), optuna-gp
 (GPSampler), optuna-random (RandomSampler), hyperopt-tpe (Hyperopt's TPE). PRUNED_PEERS, for tables with
 per-epoch curves: optuna-tpe-sha, optuna-tpe-hyperband, optuna-tpe-median (optuna-tpe with Optuna's
 SuccessiveHalvingPruner, HyperbandPruner, MedianPruner; see `hpo_mab.peers.optuna_pruned`). Optuna and
@@ -23,7 +24,7 @@ from hpo_mab.peers.table import PeerRun, run_on_table
 from hpo_mab.space import Space
 from hpo_mab.surrogates import Table
 
-PEERS = ("optuna-tpe", "optuna-tpe-mv", "optuna-gp", "hyperopt-tpe", "optuna-random")
+PEERS = ("optuna-tpe", "optuna-tpe-mv", "optuna-gp", "hyperopt-tpe", "optuna-random", "optuna-tpe-uni")
 
 __all__ = ["PEERS", "PRUNED_PEERS", "EpochPeer", "Peer", "PeerRun", "make_peer", "run_on_table", "run_peer_on_table",
            "same_config", "seed_int"]

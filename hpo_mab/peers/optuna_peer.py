@@ -22,7 +22,7 @@ import numpy as np
 from hpo_mab.peers.base import same_config, seed_int
 from hpo_mab.space import Config, Param, Space
 
-SAMPLERS = ("optuna-tpe", "optuna-tpe-mv", "optuna-gp", "optuna-random")
+SAMPLERS = ("optuna-tpe", "optuna-tpe-mv", "optuna-tpe-uni", "optuna-gp", "optuna-random")
 
 
 def optuna_distribution(p: Param) -> Any:
@@ -86,7 +86,9 @@ def to_optuna(space: Space, config: Config) -> dict[str, Any]:
 
 
 def make_sampler(name: str, seed: int) -> Any:
-    """One of Optuna's samplers by peer name, at its defaults except `multivariate=True` for optuna-tpe-mv."""
+    """One of Optuna's samplers by peer name, at its defaults except `multivariate=True` for optuna-tpe-mv and
+    Optuna 4's defaults for optuna-tpe-uni (univariate TPE, no constant liar; Optuna 5 made TPESampler
+    multivariate with constant liar by default, so under it optuna-tpe and optuna-tpe-mv are the same sampler)."""
     import optuna
 
     if name == "optuna-tpe":
@@ -95,6 +97,8 @@ def make_sampler(name: str, seed: int) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if name == "optuna-tpe-uni":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=False, constant_liar=False)
     if name == "optuna-gp":
         return optuna.samplers.GPSampler(seed=seed)
     if name == "optuna-random":
