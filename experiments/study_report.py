@@ -229,6 +229,23 @@ def bound_for_every_method(cells: Cells, tables: Sequence[str], singles: Sequenc
             f"arms' medians of {runs} runs is, table by table, a lower bar than any one method clears everywhere.", ""]
 
 
+def identical_methods(cells: dict[float, Cells], methods: Sequence[str]) -> list[str]:
+    """A line naming pairs of methods whose runs are identical in every cell both have (the same sampler under
+    two names, e.g. optuna-tpe and optuna-tpe-mv under Optuna 5, whose TPE default became multivariate)."""
+    def runs(m: str) -> list[Any]:
+        return [(f, t, [(r["regret_100"], r["trials"]) for r in cs[t][m]["results"]])
+                for f, cs in sorted(cells.items()) for t in sorted(cs) if m in cs[t]]
+
+    seen = {m: runs(m) for m in methods}
+    pairs = [(a, b) for i, a in enumerate(methods) for b in methods[i + 1:] if seen[a] and seen[a] == seen[b]]
+    if not pairs:
+        return []
+    return ["Identical results, run for run in every cell (ranked as given, each pair tying): "
+            + "; ".join(f"{a} = {b}" for a, b in pairs) + ". Under Optuna 5 TPESampler's default is multivariate "
+            "with constant liar, so optuna-tpe and optuna-tpe-mv are one sampler; optuna-tpe-uni is Optuna 4's "
+            "univariate TPE (experiments/study_plan.md, addendum).", ""]
+
+
 def eval_report(cells: dict[float, Cells], tables: Sequence[str], long_tables: Sequence[str],
                 methods: Sequence[str], choice: dict[str, Any] | None, seed: int, runs: int,
                 dropped: Sequence[str] = ()) -> str:
@@ -245,6 +262,7 @@ def eval_report(cells: dict[float, Cells], tables: Sequence[str], long_tables: S
              f"Default DIV strategy, chosen on the development tables before these runs: {default or 'none yet'}."
              + (f" Methods left out to fit the CPU budget: {', '.join(dropped)}." if dropped else ""), ""]
     one = cells.get(1.0, {})
+    lines += identical_methods(cells, methods)
     section, ranks = ranking(one, tables, ranked, "Headline: mean ranks at 1x (single arms, DIV strategies, peers)",
                              focus=default)
     lines += section
