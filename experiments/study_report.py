@@ -166,8 +166,9 @@ def significance(cells: Cells, tables: Sequence[str], methods: Sequence[str], a:
     gap = abs(fr.mean_ranks[list(methods).index(a)] - fr.mean_ranks[list(methods).index(b)])
     nemenyi = fr.pvalue < ALPHA and gap > fr.cd
     pair = next(q for q in stats.pairwise_wilcoxon(medians, methods) if {q.a, q.b} == {a, b})
-    return (f"{'significant' if nemenyi else 'not significant'} by Friedman (p = {fr.pvalue:.3g}) with the Nemenyi "
-            f"CD (gap {gap:.2f}, CD {fr.cd:.2f}); Wilcoxon-Holm p = {pair.holm_pvalue:.3g} "
+    return (f"{'significant' if nemenyi else 'not significant'} by Friedman's test (all methods: p = {fr.pvalue:.3g}) "
+            f"followed by Nemenyi's (this pair's gap {gap:.2f} mean-rank units against the CD {fr.cd:.2f}); "
+            f"Wilcoxon-Holm p = {pair.holm_pvalue:.3g} "
             f"({'significant' if pair.significant(ALPHA) else 'not significant'} at {ALPHA})")
 
 
