@@ -34,6 +34,12 @@ trial in flight at a kill is trained again); --fresh starts again.
     .venv/bin/python experiments/live_vs_table.py --dry-run
     .venv/bin/python experiments/live_vs_table.py            # writes experiments/results/live_vs_table.txt
     .venv/bin/python experiments/live_vs_table.py --runs 5 --budget 300 --mode DIV --spec GT
+    .venv/bin/python experiments/live_vs_table.py --live-candidates table --out experiments/results/live_vs_table_rows.txt
+
+`--live-candidates`: live mode's arms search the whole space (continuous candidates), the table's arms only its
+1,500 Sobol rows, so a live run can find configurations better than any row: the default compares the two as a
+user runs them; `table` gives the live runs the table's rows as candidates (trained for real), which isolates
+what the table replays (recorded curves, seeds, seconds) from how well its rows cover the space.
 """
 
 from __future__ import annotations
@@ -162,6 +168,12 @@ def run_live_side(table: Table, args: argparse.Namespace, budget: float, work: P
     torch.set_num_interop_threads(1)
     problem = task_problem(get_task(args.task), epochs=table.n_epochs, device=args.device, datasets=args.datasets,
                            threads=1)
+    if args.live_candidates == "table":  # search the table's configurations, trained for real
+        from dataclasses import replace
+
+        from hpo_mab.arms.candidates import TableCandidates
+
+        problem = replace(problem, make_candidates=lambda: TableCandidates(table.space, table.encoded, table.config))
     settings = settings_of(args, args.task, budget, live=True, epochs=table.n_epochs)
     cpu: dict[int, float] = {}
     mark = [time.process_time()]
@@ -177,7 +189,9 @@ def run_live_side(table: Table, args: argparse.Namespace, budget: float, work: P
         mark[0] = now
 
     out(f"live runs ({settings.describe()}, device {problem.meta['device']}, one thread, "
-        f"{table.n_epochs} epochs per trial); load average before: {load_avg()}")
+        f"{table.n_epochs} epochs per trial, candidates: "
+        + ("the table's rows" if args.live_candidates == "table" else "continuous (the whole space)")
+        + f"); load average before: {load_avg()}")
     with one_blas_thread():
         summaries = run_experiment(settings, problem, work / "live", resume=not args.fresh, overwrite=args.fresh,
                                    on_trial=on_trial, on_run_end=on_run_end)
@@ -233,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", default="GP", help="method of both sides, as hpo-runner -m (default GP)")
     p.add_argument("--spec", default="EI", help="as hpo-runner -s (default EI)")
+    p.add_argument("--live-candidates", choices=("continuous", "table"), default="continuous",
+                   help="where the live runs' arms look: the whole space (live mode's default) or the table's rows")
     p.add_argument("--device", default="cpu", help="live device (default cpu, as the table's seconds)")
     p.add_argument("--datasets", default=None, help="datasets directory (default $HPO_MAB_DATASETS or ../shared)")
     p.add_argument("--work", type=Path, default=None, help="journals (default under the temporary directory)")
