@@ -29,7 +29,7 @@ from hpo_mab.errors import HpoError
 from hpo_mab.journal import read_journal
 from hpo_mab.peers import PEERS, run_peer_on_table
 from hpo_mab.runner import Settings, run_experiment
-from hpo_mab.strategies import STRATEGIES
+from hpo_mab.strategies import STRATEGIES, is_oracle_strategy
 from hpo_mab.surrogates import Table
 
 # Single arms: every (model, acquisition) of the arm registry, by the name `hpo-runner list` prints.
@@ -57,7 +57,7 @@ def kind(method: str) -> str:
 
 def is_oracle(method: str) -> bool:
     """Whether a method peeks at true table values (reported apart, never ranked)."""
-    return method in DIV_METHODS and bool(getattr(STRATEGIES[DIV_METHODS[method]], "oracle", False))
+    return method in DIV_METHODS and is_oracle_strategy(DIV_METHODS[method])
 
 
 def budget_of(table: Table, factor: float) -> float:

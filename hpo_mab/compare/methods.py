@@ -57,10 +57,10 @@ class MethodSpec:
 
 
 def _is_oracle(mode: str | None, spec: str | None) -> bool:
-    """Whether a DIV strategy peeks at true table values (`oracle = True` on its class)."""
-    from hpo_mab.strategies import STRATEGIES
+    """Whether a method is a DIV strategy that peeks at true table values."""
+    from hpo_mab.strategies import is_oracle_strategy
 
-    return mode == "DIV" and bool(getattr(STRATEGIES.get(spec or ""), "oracle", False))
+    return mode == "DIV" and is_oracle_strategy(spec)
 
 
 def standard_method(name: str) -> MethodSpec | None:

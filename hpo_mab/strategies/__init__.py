@@ -16,4 +16,10 @@ STRATEGIES: dict[str, type] = {
                 EpsilonGreedy, EpsilonGreedyLE, GreedyTime, GreedyTimeLE, SequentialKnockout)
 }
 
-__all__ = ["STRATEGIES", "BaseStrategy", "Budget", "SingleArm", "Strategy", "StrategyContext"]
+
+def is_oracle_strategy(name: str | None) -> bool:
+    """Whether a strategy peeks at true table values (`oracle = True` on its class: BO-HEDGE-T, -LET)."""
+    return bool(getattr(STRATEGIES.get(name or ""), "oracle", False))
+
+
+__all__ = ["STRATEGIES", "BaseStrategy", "is_oracle_strategy", "Budget", "SingleArm", "Strategy", "StrategyContext"]
