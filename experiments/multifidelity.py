@@ -177,9 +177,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dry-run", action="store_true", help="project CPU hours from one calibration run per method")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--out", default=str(OUT))
+    p.add_argument("--tables", nargs="+", help="run (and report) only these of the phase's tables")
     args = p.parse_args(argv)
     out = Path(args.out)
-    spec = DEV if args.phase == "dev" else EVAL
+    spec = dict(DEV if args.phase == "dev" else EVAL)
+    if args.tables:
+        unknown = sorted(set(args.tables) - set(spec["tables"]))
+        if unknown:
+            sys.exit(f"multifidelity: --tables {', '.join(unknown)}: not a {args.phase} table "
+                     f"(expected some of {', '.join(spec['tables'])})")
+        spec["tables"] = [t for t in spec["tables"] if t in args.tables]
     choice = None
     if args.phase == "eval":
         choice_file = out / "dev_choice.json"

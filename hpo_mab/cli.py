@@ -387,7 +387,8 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: An
                     strategy_options=options["strategy_options"], arm_options=options["arm_options"],
                     scheduler=options["scheduler"], scheduler_options=options["scheduler_options"],
                     model_data=options["model_data"], early_stopping=options["early_stopping"],
-                    fit_budget=options["fit_budget"])
+                    fit_budget=options["fit_budget"],
+                    probe=problem.meta.get("probe") if live and options["auto_config"] else None)
 
 
 def prepare_schedule(options: dict[str, Any], problem: Any, conf: str) -> Any:
@@ -455,16 +456,23 @@ def _script_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
 
 
 def cmd_run(argv: list[str]) -> int:
-    from hpo_mab.runner import execute, plan_experiment
+    from hpo_mab.runner import describe_run, execute, plan_experiment
 
     args = build_parser().parse_args(argv)
     options = resolve_options(args, argv)
     logging.basicConfig(level=LOG_LEVELS[options["log_level"]], format="%(levelname)s %(message)s")
     if args.num_runs < 1:
         raise HpoError(f"NUM_RUNS must be at least 1, but got {args.num_runs}")
-    table = prepare_schedule(options, make_problem(args, options), args.conf or "arms.json")
+    problem = make_problem(args, options)
+    outdir = Path(options["outdir"] or "results/" + describe_run(problem.name, options["mode"], options["spec"],
+                                                                 options["exp_crt"]).replace(" ", "-")
+                  + f"-seed{options['seed']}")
+    if args.resume and options["auto_config"] and problem.live:
+        from hpo_mab.schedulers.setup import restore_probe
+
+        restore_probe(problem, outdir)  # plan as the run did, not with a new probe's figures
+    table = prepare_schedule(options, problem, args.conf or "arms.json")
     settings = make_settings(args, options, table)
-    outdir = Path(options["outdir"] or f"results/{settings.describe().replace(' ', '-')}-seed{settings.seed}")
     # Everything is checked, and a resume's journal read, before OUTDIR is created or anything in it touched.
     plan = plan_experiment(settings, table, outdir, args.resume, args.overwrite)
     total = args.num_runs * plan.term.budget

@@ -78,10 +78,17 @@ class Settings:
     model_data: str | None = None  # what the arms model under a scheduler (full, largest, resource)
     early_stopping: list[dict[str, Any]] | None = None  # Polyaxon's thresholds that stop the search
     fit_budget: bool = False  # --auto-config: start no trial whose planned promotions would pass the budget
+    probe: dict[str, float] | None = None  # live --auto-config: the measured speed it planned with
+
 
     def describe(self) -> str:
-        what = self.mode + (f"-{self.spec}" if self.spec and self.spec != self.mode else "")
-        return f"{self.config_name} {what} {self.criterion}"
+        return describe_run(self.config_name, self.mode, self.spec, self.criterion)
+
+
+def describe_run(config_name: str, mode: str, spec: str | None, criterion: str) -> str:
+    """'CONFIG MODE-SPEC CRITERION', the run's title (and, with '-' for ' ', its default OUTDIR's name)."""
+    what = mode + (f"-{spec}" if spec and spec != mode else "")
+    return f"{config_name} {what} {criterion}"
 
 
 @dataclass
@@ -284,7 +291,7 @@ def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     if settings.scheduler:
         record["model_data"] = model_data_of(settings)
     for key in ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data",
-                "early_stopping", "fit_budget"):
+                "early_stopping", "fit_budget", "probe"):
         # keys of later features: absent from experiments that do not use them, as before them
         if not record[key]:
             del record[key]

@@ -151,3 +151,18 @@ def test_median_seconds_per_epoch():
         median_seconds_per_epoch(np.full((2, 1, 3), np.nan))
     with pytest.raises(HpoError, match="must be a .rows, seeds, epochs. array"):
         median_seconds_per_epoch([1.0, 2.0])
+
+
+def test_a_start_up_cost_is_planned_per_trial_start_and_continuation():
+    # R=27, eta 3, min_resource 3 fixed: rungs 3, 9, 27. n trials cost 3n + 6 floor(n/3) + 18 floor(n/9) epochs
+    # and n + floor(n/3) + floor(n/9) starts. At 1 s per epoch and 2 s per start, a 100 s budget:
+    # n=9: 27 + 18 + 18 = 63 epochs, 9 + 3 + 1 = 13 starts: 89 s (89%); n=10: 30 + 18 + 18 = 66 + 2 * 14 = 94 s;
+    # n=11: 33 + 18 + 18 = 69 + 2 * 15 = 99 s; n=12: 36 + 24 + 18 = 78 + 2 * 17 = 112 s > 100.
+    plan = plan_asha(100, 1.0, 27, eta=3, min_resource=3, seconds_per_start=2.0)
+    assert (plan.n_trials, plan.planned_epochs, plan.planned_seconds) == (11, 69, 99.0)
+    assert plan.rungs == [(11, 3), (3, 9), (1, 27)]
+    assert "15 starts or continuations x 2 s start-up = 99 s" in plan.explain()
+    without = plan_asha(100, 1.0, 27, eta=3, min_resource=3)
+    assert (without.n_trials, without.planned_seconds) == (17, 99.0)  # 51 + 30 + 18 epochs, no start-up
+    with pytest.raises(HpoError, match="27 epochs x 1 s per epoch \\+ 5 s start-up = 32 s"):
+        plan_asha(30, 1.0, 27, seconds_per_start=5.0)

@@ -128,3 +128,20 @@ def test_a_live_problem_checks_journaled_configurations():
     assert problem.nominee_of({"row": None, "config": config}).config == config
     with pytest.raises(HpoError, match="outside the search space"):
         problem.check_record({"row": None, "config": {**config, "layers": 9}}, "journal: run 0 trial 3")
+
+
+def test_live_auto_config_plans_with_its_probe_and_resumes_with_the_same_plan(tmp_path):
+    # The probe (a warm-up trial, then 5 configurations x 3 epochs) measures seconds per epoch and per start;
+    # experiment.json keeps them, so --resume plans the same schedule instead of refusing a re-measured one.
+    args = ["diabetes-mlp", "1", "-m", "RANDOM", "--train", "--epochs", "9", "--device", "cpu", "--no-progress",
+            "--auto-config", "-et", "4s", "--seed", "3", "-o", str(tmp_path / "a")]
+    assert main(args) == 0
+    saved = json.loads((tmp_path / "a" / "experiment.json").read_text())
+    probe = saved["probe"]
+    assert probe["configurations"] == 5 and probe["seconds_per_epoch"] > 0 and probe["seconds_per_start"] >= 0
+    records = read_journal(tmp_path / "a" / "journal.jsonl")
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())[0]
+    assert summary["clock"] <= 4.0 and len(records) >= 1
+    assert main([*args, "--resume"]) == 0
+    assert read_journal(tmp_path / "a" / "journal.jsonl") == records
+    assert json.loads((tmp_path / "a" / "experiment.json").read_text())["probe"] == probe

@@ -28,7 +28,7 @@ so do R to 1.25R: one full trial); from 1.25R to about 1.6R none exists, and the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,7 @@ from hpo_mab.errors import HpoError
 from hpo_mab.schedulers.base import check_int
 from hpo_mab.schedulers.brackets import asha_rungs
 
-__all__ = ["ETAS", "LOW", "AshaPlan", "median_seconds_per_epoch", "plan_asha", "schedule_epochs"]
+__all__ = ["ETAS", "LOW", "AshaPlan", "median_seconds_per_epoch", "plan_asha", "schedule_epochs", "schedule_starts"]
 
 ETAS = (2, 3, 4)
 LOW = 0.8  # the plan uses at least this fraction of the budget
@@ -59,6 +59,7 @@ class AshaPlan:
     seconds_per_epoch: float
     searched: str = ""
     headroom: float = 0.0
+    seconds_per_start: float = 0.0
 
     @property
     def fraction(self) -> float:
@@ -80,14 +81,17 @@ class AshaPlan:
         if len(self.rungs) == 1:
             ladder += " (one rung: no early stopping)"
         epochs = "epoch" if self.max_resource == 1 else "epochs"
+        segments = schedule_starts(self.n_trials, len(self.rungs), self.eta)
+        starts = (f" and {segments} starts or continuations x {self.seconds_per_start:g} s start-up"
+                  if self.seconds_per_start else "")
         top = f"{100 * (1 - self.headroom):g}"
         kept = f" (kept {100 * self.headroom:g}% as headroom)" if self.headroom else ""
         return (f"auto-config: a budget of {self.budget_s:g} s{kept} at {self.seconds_per_epoch:g} s per epoch "
                 f"({math.floor(self.budget_s / self.seconds_per_epoch)} epochs; a full trial is "
                 f"{self.max_resource} {epochs}) plans ASHA with eta={self.eta}, min_resource={self.min_resource}, "
                 f"max_resource={self.max_resource} and {self.n_trials} trials; trials per rung (epochs): "
-                f"{ladder}. A promoted trial is charged only its extra epochs: {self.planned_epochs} epochs = "
-                f"{self.planned_seconds:g} s, {100 * self.fraction:.1f}% of the budget. Chosen among "
+                f"{ladder}. A promoted trial is charged only its extra epochs: {self.planned_epochs} epochs"
+                f"{starts} = {self.planned_seconds:g} s, {100 * self.fraction:.1f}% of the budget. Chosen among "
                 f"{self.searched} as the plan that tries the most configurations (ties: more full-resource "
                 f"trials, a larger min_resource, a smaller eta) with at least one full-resource trial and "
                 f"{100 * LOW:.0f}-{top}% of the budget.")
@@ -102,12 +106,17 @@ def schedule_epochs(n: int, rungs: Sequence[int], eta: int) -> int:
     return total
 
 
-def _largest_n(rungs: Sequence[int], eta: int, max_epochs: int) -> int:
-    """The largest n with schedule_epochs(n) <= max_epochs (the cost is nondecreasing in n)."""
-    lo, hi = 0, max_epochs // rungs[0] + 1  # cost(n) >= n * r_0, so hi does not fit
+def schedule_starts(n: int, n_rungs: int, eta: int) -> int:
+    """Trial segments of the planned schedule: n starts at rung 0, and every promotion continues a trial."""
+    return sum(n // eta**k for k in range(n_rungs))
+
+
+def _largest_n(fits: Callable[[int], bool], hi: int) -> int:
+    """The largest n in [0, hi) with fits(n), for a cost nondecreasing in n and fits(0) true."""
+    lo = 0
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if schedule_epochs(mid, rungs, eta) <= max_epochs:
+        if fits(mid):
             lo = mid
         else:
             hi = mid
@@ -121,7 +130,8 @@ def _positive(name: str, value: Any) -> float:
 
 
 def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, eta: int | None = None,
-              min_resource: int | None = None, headroom: float = 0.0, max_trials: int | None = None) -> AshaPlan:
+              min_resource: int | None = None, headroom: float = 0.0, max_trials: int | None = None,
+              seconds_per_start: float = 0.0) -> AshaPlan:
     """ASHA's trials, reduction factor and rungs for a TIME budget; see the module docstring for the objective.
 
     Args:
@@ -133,6 +143,8 @@ def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, e
         headroom: plan at most (1 - headroom) of the budget, for trials slower than `seconds_per_epoch`
             (on digits-lenet the mean epoch is 3% slower than the median); in [0, 0.2), default 0.
         max_trials: at most this many trials (a table's rows: each configuration is tried once).
+        seconds_per_start: seconds a trial pays each time it starts or continues, beside its epochs (live:
+            process start-up, data loading, a checkpoint's reload); 0 on a table, whose seconds are epochs'.
 
     Raises:
         HpoError: bad arguments; a budget below one full-resource trial; no plan within 80% to
@@ -141,6 +153,7 @@ def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, e
     budget_s = _positive("budget_s", budget_s)
     spe = _positive("seconds_per_epoch", seconds_per_epoch)
     R = check_int("max_resource", max_resource)
+    sps = 0.0 if seconds_per_start == 0 else _positive("seconds_per_start", seconds_per_start)
     if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0 <= headroom < 1 - LOW:
         raise HpoError(f"auto-config: 'headroom' must be a number in [0, {1 - LOW:g}), but got {headroom!r}")
     cap_s = budget_s * (1 - headroom)
@@ -153,10 +166,11 @@ def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, e
         if r_min > R:
             raise HpoError(f"scheduler option 'min_resource' must be <= max_resource ({R}), but got {r_min}")
         r_mins = range(r_min, r_min + 1)
-    if R * spe > cap_s:
+    if R * spe + sps > cap_s:
         less = f" less {100 * headroom:g}% headroom" if headroom else ""
+        start = f" + {sps:g} s start-up" if sps else ""
         raise HpoError(f"auto-config: the time budget {budget_s:g} s{less} is less than one full-resource trial: "
-                       f"{R} epochs x {spe:g} s per epoch = {R * spe:g} s")
+                       f"{R} epochs x {spe:g} s per epoch{start} = {R * spe + sps:g} s")
     max_epochs = math.floor(cap_s / spe)  # whole epochs that fit, made exact against rounding both ways
     while max_epochs * spe > cap_s:
         max_epochs -= 1
@@ -164,20 +178,26 @@ def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, e
         max_epochs += 1
 
     best: tuple | None = None
-    below, above = 0, math.inf  # the dearest plan that fits and the cheapest one that does not (epochs)
+    below, above = 0.0, math.inf  # the dearest plan that fits and the cheapest one that does not (seconds)
     for e in etas:
         for r0 in r_mins:
             rungs = asha_rungs(r0, R, e)
             least = e ** (len(rungs) - 1)  # fewer trials send none to R
-            n = _largest_n(rungs, e, max_epochs)
+
+            def cost_s(n: int, rungs: list[int] = rungs, e: int = e) -> float:
+                return schedule_epochs(n, rungs, e) * spe + schedule_starts(n, len(rungs), e) * sps
+
+            # whole epochs compared as integers (exact against rounding); start-up, when there is one, in seconds
+            n = _largest_n(lambda m, rungs=rungs, e=e: schedule_epochs(m, rungs, e) <= max_epochs
+                           and (not sps or cost_s(m) <= cap_s), max_epochs // rungs[0] + 1)
             if max_trials is not None:
                 n = min(n, max_trials)
-            above = min(above, schedule_epochs(max(n + 1, least), rungs, e))
+            above = min(above, cost_s(max(n + 1, least)))
             if n < least:
                 continue
             epochs = schedule_epochs(n, rungs, e)
-            below = max(below, epochs)
-            if epochs * spe < LOW * budget_s:
+            below = max(below, cost_s(n))
+            if cost_s(n) < LOW * budget_s:
                 continue
             key = (n, n // least, r0, -e)
             if best is None or key > best[0]:
@@ -185,20 +205,20 @@ def plan_asha(budget_s: float, seconds_per_epoch: float, max_resource: int, *, e
     searched = (f"eta in {{{', '.join(map(str, etas))}}} and min_resource "
                 f"{r_mins[0] if len(r_mins) == 1 else f'1..{R}'}")
     if best is None:
-        works = f"at least {math.ceil(10 * above * spe / (1 - headroom)) / 10:g} s"
+        works = f"at least {math.ceil(10 * above / (1 - headroom)) / 10:g} s"
         if below:
-            works = f"at most {math.floor(10 * below * spe / LOW) / 10:g} s or {works}"
+            works = f"at most {math.floor(10 * below / LOW) / 10:g} s or {works}"
         raise HpoError(f"auto-config: no ASHA plan with {searched} uses {top} of the budget "
                        f"{budget_s:g} s ({spe:g} s per epoch, max_resource {R}); "
-                       + (f"the closest uses {100 * below * spe / budget_s:.1f}%" if below else
+                       + (f"the closest uses {100 * below / budget_s:.1f}%" if below else
                           "none that sends a trial to max_resource fits")
                        + f"; a budget of {works} works"
                        + ("" if eta is None and min_resource is None else ", or leave eta and min_resource free"))
     _, e, r0, rungs, n, epochs = best
     return AshaPlan(n_trials=n, min_resource=r0, eta=e, max_resource=R,
                     rungs=[(n // e**k, r) for k, r in enumerate(rungs)], planned_epochs=epochs,
-                    planned_seconds=epochs * spe, budget_s=budget_s, seconds_per_epoch=spe, searched=searched,
-                    headroom=float(headroom))
+                    planned_seconds=epochs * spe + schedule_starts(n, len(rungs), e) * sps, budget_s=budget_s,
+                    seconds_per_epoch=spe, searched=searched, headroom=float(headroom), seconds_per_start=sps)
 
 
 def median_seconds_per_epoch(cumulative_seconds: Any) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,8 @@ import numpy as np
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, direction_of
 
-PROBE_EPOCHS = 4  # the live probe trains one configuration this many epochs
+PROBE_EPOCHS = 3  # the live probe trains PROBE_CONFIGS configurations this many epochs each
+PROBE_CONFIGS = 5
 POLYAXON_DIRECTIONS = {"maximize": "max", "minimize": "min", "max": "max", "min": "min"}
 
 
@@ -49,30 +51,65 @@ def full_trial_seconds(problem: Any) -> float:
 
 
 def seconds_per_epoch(problem: Any) -> float:
-    """The table's median seconds per epoch, or live a probe: one configuration trained PROBE_EPOCHS epochs,
-    timed from the end of its first."""
+    """The table's median seconds per epoch, or live the probe's (`measure_live`)."""
     from hpo_mab.schedulers.autoconfig import median_seconds_per_epoch
 
     if problem.table is not None:
         return median_seconds_per_epoch(problem.table.seconds)
-    cached = problem.meta.get("seconds_per_epoch")
-    if cached:
-        return float(cached)
-    nominee = problem.make_candidates().random(np.random.default_rng(0), History(problem.space.n_dims))
+    return measure_live(problem)["seconds_per_epoch"]
+
+
+def measure_live(problem: Any) -> dict[str, float]:
+    """A live task's speed, measured as a table's is, over configurations: a warm-up trial of one epoch (the
+    process's one-time costs), then PROBE_CONFIGS random configurations trained PROBE_EPOCHS epochs each.
+    `seconds_per_epoch`: the median over them of the epochs after the first; `seconds_per_start`: the median
+    of what a trial took beyond its epochs at that pace (building the model, the loaders), paid again by every
+    trial start or continuation. Kept in `problem.meta["probe"]` (and in experiment.json, so that --resume
+    plans with the same figures instead of probing again)."""
+    if problem.meta.get("probe"):
+        return problem.meta["probe"]
+    rng = np.random.default_rng(0)
+    candidates, backend = problem.make_candidates(), problem.make_backend()
     epochs = min(PROBE_EPOCHS, problem.max_epochs or PROBE_EPOCHS)
-    seen: list[float] = []
 
-    def report(epoch: int, value: float, seconds: float) -> str:
-        seen.append(seconds)
-        return "stop" if epoch >= epochs else "continue"
+    def probe(n_epochs: int, draw: float) -> tuple[list[float], Any]:
+        seen: list[float] = []
 
-    outcome = problem.make_backend().run_trial(nominee, draw=0.5, deadline=math.inf, report=report)
-    if len(seen) < 2 or seen[-1] <= seen[0]:
-        raise HpoError(f"--auto-config: the probe trial of {problem.name} failed ({outcome.reason}); "
+        def report(epoch: int, value: float, seconds: float) -> str:
+            seen.append(seconds)
+            return "stop" if epoch >= n_epochs else "continue"
+
+        nominee = candidates.random(rng, History(problem.space.n_dims))
+        return seen, backend.run_trial(nominee, draw=draw, deadline=math.inf, report=report)
+
+    probe(1, 0.0)
+    per_epoch, start_up, reasons = [], [], []
+    for i in range(PROBE_CONFIGS):
+        seen, outcome = probe(epochs, (i + 1) / (PROBE_CONFIGS + 1))
+        if len(seen) < 2 or seen[-1] <= seen[0]:
+            reasons.append(str(outcome.reason))
+            continue
+        per_epoch.append((seen[-1] - seen[0]) / (len(seen) - 1))
+        start_up.append(max(0.0, outcome.seconds - len(seen) * per_epoch[-1]))
+    if not per_epoch:
+        raise HpoError(f"--auto-config: every probe trial of {problem.name} failed ({'; '.join(reasons)}); "
                        "cannot measure its seconds per epoch")
-    # from the end of epoch 1 on: the first epoch also pays for start-up (imports, data, warm-up)
-    problem.meta["seconds_per_epoch"] = (seen[-1] - seen[0]) / (len(seen) - 1)
-    return problem.meta["seconds_per_epoch"]
+    problem.meta["probe"] = {"seconds_per_epoch": float(np.median(per_epoch)),
+                             "seconds_per_start": float(np.median(start_up)), "configurations": len(per_epoch)}
+    return problem.meta["probe"]
+
+
+def restore_probe(problem: Any, outdir: Path) -> None:
+    """On --resume of a live --auto-config run: plan with the probe recorded in OUTDIR/experiment.json."""
+    import json
+
+    try:
+        saved = json.loads((outdir / "experiment.json").read_text()).get("probe")
+    except (OSError, ValueError, AttributeError):
+        return  # plan_experiment says what is wrong with OUTDIR
+    keys = ("seconds_per_epoch", "seconds_per_start")
+    if isinstance(saved, dict) and all(isinstance(saved.get(k), (int, float)) and saved[k] >= 0 for k in keys):
+        problem.meta["probe"] = saved
 
 
 def auto_config(options: dict[str, Any], problem: Any, budget_s: float) -> str:
@@ -88,8 +125,10 @@ def auto_config(options: dict[str, Any], problem: Any, budget_s: float) -> str:
         raise HpoError(f"--auto-config needs trials with several epochs; {problem.name} has "
                        f"{problem.max_epochs or 'an unknown number of'} epoch(s)")
     given = options["scheduler_options"] or {}
+    start_up = measure_live(problem)["seconds_per_start"] if problem.live else 0.0
     plan = plan_asha(budget_s, seconds_per_epoch(problem), problem.max_epochs, eta=given.get("eta"),
-                     min_resource=given.get("min_resource"), headroom=0.05, max_trials=problem.n_rows)
+                     min_resource=given.get("min_resource"), headroom=0.05, max_trials=problem.n_rows,
+                     seconds_per_start=start_up)
     options["scheduler"] = "ASHA"
     options["scheduler_options"] = {**plan.scheduler_options(), "n_trials": plan.n_trials}
     options["max_trials"] = plan.n_trials
