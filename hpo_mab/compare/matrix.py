@@ -91,8 +91,9 @@ def _calibrate(cell: Cell) -> dict[str, float]:
     return {"a": a, "b": b}
 
 
-def calibration(cells: list[Cell], out: Path) -> dict[str, dict[str, float]]:
-    """Per-method cost per trial, measured on the first table problem, cached in OUT/calibration.json."""
+def calibration(cells: list[Cell], out: Path, jobs: int = 1) -> dict[str, dict[str, float]]:
+    """Per-method cost per trial, measured on the first table problem in `jobs` worker processes (the
+    matrix's: one BLAS thread each), cached in OUT/calibration.json."""
     path = out / "calibration.json"
     cache = json.loads(path.read_text()) if path.is_file() else {}
     first = next((c.problem.id for c in cells if c.problem.table is not None), None)
@@ -101,9 +102,13 @@ def calibration(cells: list[Cell], out: Path) -> dict[str, dict[str, float]]:
         key = json.dumps(asdict(c.method), sort_keys=True)
         if c.problem.id == first and key not in cache:
             todo[key] = c
-    for key, cell in todo.items():
-        cache[key] = _calibrate(cell)
     if todo:
+        pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("fork"),
+                                   initializer=_worker_init)
+        try:
+            cache.update(zip(todo, pool.map(_calibrate, todo.values())))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         path.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
     return cache
 
@@ -115,7 +120,7 @@ def project(cells: list[Cell], out: Path, jobs: int) -> float:
         print(f"projection: all {len(cells)} cells are finished; nothing to run", flush=True)
         return 0.0
     start = time.perf_counter()
-    cost = calibration(todo, out)
+    cost = calibration(todo, out, jobs)
     took = time.perf_counter() - start
     cpu, live = 0.0, 0.0
     trials: dict[str, float] = {}
