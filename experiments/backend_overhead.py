@@ -364,8 +364,9 @@ def main() -> None:
     out(f"{time.strftime('%Y-%m-%d %H:%M:%S')}; {platform.node()}; {os.cpu_count()} CPUs; Python "
         f"{platform.python_version()}; OMP/BLAS threads 1")
     out(f"load average before: {load()}")
-    out("NOTE: a shared machine: 2 CPUs with two to three background jobs running, so every timing is noisy; "
-        f"each figure is a median over {args.reps} repetitions with its min and max, overheads medians of "
+    busy = os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1)
+    out(("NOTE: other work is running (load above half the CPUs), so timings are noisy; " if busy else "")
+        + f"each figure is a median over {args.reps} repetitions with its min and max, overheads medians of "
         "paired differences")
     if 1 in args.parts:
         script_overhead(out, args.reps, args.trial_seconds, args.script_epochs)
