@@ -241,10 +241,11 @@ def identical_methods(cells: dict[float, Cells], methods: Sequence[str]) -> list
     pairs = [(a, b) for i, a in enumerate(methods) for b in methods[i + 1:] if seen[a] and seen[a] == seen[b]]
     if not pairs:
         return []
+    why = (" Under Optuna 5 TPESampler's default is multivariate with constant liar, so optuna-tpe and "
+           "optuna-tpe-mv are one sampler; optuna-tpe-uni is Optuna 4's univariate TPE (experiments/study_plan.md, "
+           "addendum).") if ("optuna-tpe", "optuna-tpe-mv") in pairs else ""
     return ["Identical results, run for run in every cell (ranked as given, each pair tying): "
-            + "; ".join(f"{a} = {b}" for a, b in pairs) + ". Under Optuna 5 TPESampler's default is multivariate "
-            "with constant liar, so optuna-tpe and optuna-tpe-mv are one sampler; optuna-tpe-uni is Optuna 4's "
-            "univariate TPE (experiments/study_plan.md, addendum).", ""]
+            + "; ".join(f"{a} = {b}" for a, b in pairs) + "." + why, ""]
 
 
 def eval_report(cells: dict[float, Cells], tables: Sequence[str], long_tables: Sequence[str],
