@@ -198,3 +198,15 @@ def test_plot_single_runs_and_compare_folders(tiny_compare, tmp_path):
     assert problem["target"] > 0 and trials["regret"].notna().all() and trials["run"].nunique() == 2
     assert compare.arm_usage(trials, {"tiny": problem}, [trials["method"].iloc[0]], tmp_path / "arms")
     assert main(["plot", str(a), "-o", str(tmp_path / "x.txt")]) == 2
+
+
+def test_the_projection_calibrates_each_method_once(tiny_compare):
+    # One calibration run per method on the first table: proposal seconds a + b i per trial (a, b >= 0) and how
+    # slow its picked rows are against the table's average (random search: about the average).
+    cache = json.loads((tiny_compare / "out" / "calibration.json").read_text())
+    names = sorted(json.loads(key)["name"] for key in cache)
+    assert names == sorted(m["name"] for m in compare.load_info(tiny_compare / "out")["methods"])
+    for entry in cache.values():
+        assert entry["a"] > 0 and entry["b"] >= 0 and entry["slower"] > 0
+    random = next(v for k, v in cache.items() if json.loads(k)["name"] == "RANDOM")
+    assert 0.5 < random["slower"] < 2.0

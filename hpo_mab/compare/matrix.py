@@ -4,11 +4,16 @@ Resumable at two levels: a finished cell (its `cell.json`) is skipped, and insid
 finished run is skipped (see `hpo_mab.compare.cells`). A worker process dies with the process that started
 it, so a killed `compare` leaves no orphan writing into a cell; each cell is locked while it runs.
 
-The projection printed before anything runs is an estimate, and says so: the trials a run takes come from
-random rows of each table spending its budget (an upper estimate: model-based arms tend to pick slower, better
-rows), the CPU seconds per trial from a short calibration run of each method on the experiment's first table
-(two stops, a line a + b n through them; cached in OUT/calibration.json), since a GP's fit grows with its
-history. Live tasks take their wall-clock budget.
+The projection printed before anything runs is an estimate, and says so. One calibration run of each method
+(CALIBRATION_TRIALS trials on the experiment's first table, in the worker processes; cached in
+OUT/calibration.json) gives (1) its proposal seconds per trial as a line a + b i in the trial's index i (through
+the medians of the run's two halves: a GP's fit grows with its history, and a median ignores one slow first
+fit), so n trials cost a n + b n^2 / 2 plus REPLAY_SECONDS each; and (2) how much slower than an average row
+its picks are (model-based arms pick slower, better rows), `slower`. A run's trials are those of random rows
+spending budget / slower. Checked on issue 8's study, 1 run per cell (experiments/results/compare_speed_study.txt,
+855 CPU s measured): this projection said 1,413 CPU s; the earlier one (random rows' trial counts, a line through
+the CPU seconds of two separate runs of 10 and 30 trials, which also counted their fixed start-up) said 5,000.
+Live tasks take their wall-clock budget.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from hpo_mab.compare.spec import Experiment
 
 PEER_PACKAGES = {"optuna-tpe": "optuna", "optuna-tpe-mv": "optuna", "optuna-gp": "optuna",
                  "optuna-random": "optuna", "hyperopt-tpe": "hyperopt"}
-CALIBRATION_STOPS = (10, 30)
+CALIBRATION_TRIALS = 40
+REPLAY_SECONDS = 0.001  # per trial beside proposals: 51 s over the study's 50,788 trials (compare_speed_study.txt)
 
 
 def missing_peers(exp: Experiment) -> dict[str, str]:
@@ -75,20 +81,27 @@ def expected_trials(problem: Any, budget: float, draws: int = 20, seed: int = 0)
 
 
 def _calibrate(cell: Cell) -> dict[str, float]:
-    """CPU seconds per trial a + b n of the cell's method, from one seeded run stopped after each stop."""
-    build_problem(cell.problem)  # the table loads outside the timing
-    costs = []
-    for n in CALIBRATION_STOPS:
-        with tempfile.TemporaryDirectory() as tmp:
-            probe = replace(cell, runs=1, criterion="TIME", max_trials=n, folder=tmp,
-                            problem=replace(cell.problem, budget=1e12, budget_factor=1.0))
-            start = time.process_time()
-            _run_cell(probe)
-            costs.append(time.process_time() - start)
-    (n0, n1), (c0, c1) = CALIBRATION_STOPS, costs
-    b = max(0.0, 2 * (c1 / n1 - c0 / n0) / (n1 - n0))  # C(n) = a n + b n^2 / 2 through both stops
-    a = max(1e-4, c0 / n0 - b * n0 / 2)
-    return {"a": a, "b": b}
+    """Proposal seconds per trial a + b i, and `slower`, from one seeded run of the cell's method."""
+    from hpo_mab.compare.cells import peer_records
+    from hpo_mab.journal import read_journal
+
+    problem = build_problem(cell.problem)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = replace(cell, runs=1, criterion="TIME", max_trials=CALIBRATION_TRIALS, folder=tmp,
+                        problem=replace(cell.problem, budget=1e12, budget_factor=1.0))
+        _run_cell(probe)
+        records = peer_records(Path(tmp), 1) if cell.method.peer is not None else read_journal(
+            Path(tmp) / "journal.jsonl")
+    spent = np.array([r.get("proposal_seconds") or 0.0 for r in records], dtype=float)
+    half = max(1, len(spent) // 2)
+    (i0, m0), (i1, m1) = ((half - 1) / 2, np.median(spent[:half])), ((len(spent) + half - 1) / 2,
+                                                                      np.median(spent[half:] if len(spent) > 1 else spent))
+    b = max(0.0, float(m1 - m0) / (i1 - i0)) if i1 > i0 else 0.0
+    a = max(1e-5, float(m0) - b * i0)
+    seconds = np.array([r["seconds"] for r in records if r.get("seconds") is not None], dtype=float)
+    rows = np.nanmean(problem.table.seconds[:, :, -1], axis=1) if problem.table is not None else None
+    slower = float(np.nanmean(seconds) / np.nanmean(rows)) if rows is not None and seconds.size else 1.0
+    return {"a": a, "b": b, "slower": slower if np.isfinite(slower) and slower > 0 else 1.0}
 
 
 def calibration(cells: list[Cell], out: Path, jobs: int = 1) -> dict[str, dict[str, float]]:
@@ -100,7 +113,7 @@ def calibration(cells: list[Cell], out: Path, jobs: int = 1) -> dict[str, dict[s
     todo = {}
     for c in cells:
         key = json.dumps(asdict(c.method), sort_keys=True)
-        if c.problem.id == first and key not in cache:
+        if c.problem.id == first and "slower" not in cache.get(key, {}):  # absent, or an older calibration's
             todo[key] = c
     if todo:
         pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))), mp_context=get_context("fork"),
@@ -123,22 +136,21 @@ def project(cells: list[Cell], out: Path, jobs: int) -> float:
     cost = calibration(todo, out, jobs)
     took = time.perf_counter() - start
     cpu, live = 0.0, 0.0
-    trials: dict[str, float] = {}
     for c in todo:
         problem = build_problem(c.problem)
         left = c.runs - finished_runs(c)
         if problem.live:
             live += left * budget_of(c.problem, problem)
             continue
-        n = trials.setdefault(c.problem.id, expected_trials(problem, budget_of(c.problem, problem)))
         k = cost.get(json.dumps(asdict(c.method), sort_keys=True), {"a": 0.01, "b": 0.0})
+        n = expected_trials(problem, budget_of(c.problem, problem) / k.get("slower", 1.0))
         n = min(n, c.max_trials or n)
-        cpu += left * (k["a"] * n + k["b"] * n * n / 2 + 0.002 * n)
+        cpu += left * (k["a"] * n + k["b"] * n * n / 2 + REPLAY_SECONDS * n)
     wall = cpu / max(1, min(jobs, len(todo))) + live / max(1, min(jobs, len(todo)))
     print(f"projection (an estimate): {len(todo)} of {len(cells)} cells to run, about {cpu:.0f} CPU s"
           + (f" + {live:.0f} s of live training" if live else "")
-          + f", about {wall:.0f} s wall with {jobs} worker(s) on idle cores. Trials per run from random rows "
-          f"spending each budget (an upper count); CPU s per trial from {CALIBRATION_STOPS[-1]}-trial calibration "
+          + f", about {wall:.0f} s wall with {jobs} worker(s) on idle cores. Trials per run from rows as slow as each "
+          f"method's picks spending each budget; CPU s per trial from {CALIBRATION_TRIALS}-trial calibration "
           f"runs of each method (took {took:.1f} s; cached in {out / 'calibration.json'})", flush=True)
     return wall
 
