@@ -117,7 +117,8 @@ def main() -> None:
             return f"{seconds * scale:.0f} s = {seconds * scale / 3600:.2f} h"
 
         print(f"projected to the file's {full_runs} runs per cell (x{scale:g}, an estimate): matrix "
-              f"{hours(matrix_s)} wall with {args.jobs} workers; cells' CPU {hours(cpu)}, their wall {hours(wall_cells)}: "
+              f"{hours(matrix_s)} wall with {args.jobs} workers; cells' CPU {hours(cpu)}, "
+              f"their wall {hours(wall_cells)}: "
               f"proposals of our arms {hours(ours_s)}, peers {hours(peers_s)}, replay {hours(rest)}")
     if args.report_on:
         import shutil

@@ -34,7 +34,8 @@ trial in flight at a kill is trained again); --fresh starts again.
     .venv/bin/python experiments/live_vs_table.py --dry-run
     .venv/bin/python experiments/live_vs_table.py            # writes experiments/results/live_vs_table.txt
     .venv/bin/python experiments/live_vs_table.py --runs 5 --budget 300 --mode DIV --spec GT
-    .venv/bin/python experiments/live_vs_table.py --live-candidates table --out experiments/results/live_vs_table_rows.txt
+    .venv/bin/python experiments/live_vs_table.py --live-candidates table \
+        --out experiments/results/live_vs_table_rows.txt
 
 `--live-candidates`: live mode's arms search the whole space (continuous candidates), the table's arms only its
 1,500 Sobol rows, so a live run can find configurations better than any row: the default compares the two as a

@@ -109,7 +109,7 @@ def test_busy_node_answers_409_and_stops_on_delete(node):
         client.call("POST", "/trials", trial())
     assert err.value.status == 409 and "busy" in str(err.value)
     assert client.call("GET", "/health")["busy"] is True
-    ended = client.call("DELETE", f"/trials/{first}")
+    ended = client.call("DELETE", f"/trials/{first}", timeout=60.0)  # as the runner: it waits for the stop
     assert ended["state"] == "stopped" and ended["reason"] == "stopped on request" and len(ended["epochs"]) < 20000
     second = client.call("POST", "/trials", trial(epochs=3))["id"]
     view = wait_end(client, second)

@@ -94,8 +94,8 @@ def _calibrate(cell: Cell) -> dict[str, float]:
             Path(tmp) / "journal.jsonl")
     spent = np.array([r.get("proposal_seconds") or 0.0 for r in records], dtype=float)
     half = max(1, len(spent) // 2)
-    (i0, m0), (i1, m1) = ((half - 1) / 2, np.median(spent[:half])), ((len(spent) + half - 1) / 2,
-                                                                      np.median(spent[half:] if len(spent) > 1 else spent))
+    later = spent[half:] if len(spent) > 1 else spent
+    (i0, m0), (i1, m1) = ((half - 1) / 2, np.median(spent[:half])), ((len(spent) + half - 1) / 2, np.median(later))
     b = max(0.0, float(m1 - m0) / (i1 - i0)) if i1 > i0 else 0.0
     a = max(1e-5, float(m0) - b * i0)
     seconds = np.array([r["seconds"] for r in records if r.get("seconds") is not None], dtype=float)
