@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not args.report_only:
         todo = [c for c in cells if not (out / args.phase / c[0] / f"{c[1]}.json").is_file()]
+        todo.sort(key=lambda c: c[1] not in PEERS)  # the peers' cells are the longest: start them first
         print(f"{len(todo)} of {len(cells)} cells to run", flush=True)
         with ProcessPoolExecutor(args.workers) as pool:
             jobs = {pool.submit(run_cell, args.phase, t, m, spec["seed"], args.runs, str(out)): (t, m)
