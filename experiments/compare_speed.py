@@ -17,6 +17,8 @@ imports in the workers). Then `report` alone on the folder, twice (the first pay
 projects the matrix to the file's runs per cell linearly (an estimate: cells' runs are independent and alike).
 `--report-on FOLDER` also times `report` on a copy of an existing full-size folder (e.g. the study's evaluation
 converted by experiments/study_to_compare.py), since a subsample's report is smaller than the full one's.
+`--project-only` stops after the projection (to compare it with a measured run's CPU seconds, e.g.
+results/compare_projection_study.txt against results/compare_speed_study.txt).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def main() -> None:
     p.add_argument("-o", "--outdir")
     p.add_argument("--runs", type=int, help="run only the first RUNS runs of every cell, and project")
     p.add_argument("--report-on", help="also time `report` on a copy of this full-size compare folder")
+    p.add_argument("--project-only", action="store_true",
+                   help="only print compare's projection (its calibration runs), to hold against a measured run")
     args = p.parse_args()
     out = Path(args.outdir or tempfile.mkdtemp(prefix="compare-speed-"))
     if (out / "cells").exists():
@@ -70,6 +74,8 @@ def main() -> None:
     steps["read and check the file and every cell"] = t1 - t0
     matrix.project(cells, out, args.jobs)
     t2 = time.perf_counter()
+    if args.project_only:
+        return
     steps["projection (calibration runs)"] = t2 - t1
     timing = matrix.run_matrix(cells, args.jobs, progress=False)
     t3 = time.perf_counter()

@@ -10,9 +10,10 @@ OUT/calibration.json) gives (1) its proposal seconds per trial as a line a + b i
 the medians of the run's two halves: a GP's fit grows with its history, and a median ignores one slow first
 fit), so n trials cost a n + b n^2 / 2 plus REPLAY_SECONDS each; and (2) how much slower than an average row
 its picks are (model-based arms pick slower, better rows), `slower`. A run's trials are those of random rows
-spending budget / slower. Checked on issue 8's study, 1 run per cell (experiments/results/compare_speed_study.txt,
-855 CPU s measured): this projection said 1,413 CPU s; the earlier one (random rows' trial counts, a line through
-the CPU seconds of two separate runs of 10 and 30 trials, which also counted their fixed start-up) said 5,000.
+spending budget / slower. Checked on issue 8's study, 1 run per cell, 855 CPU s measured
+(experiments/results/compare_speed_study.txt): this projection says 1,395 CPU s (compare_projection_study.txt);
+the earlier one (random rows' trial counts, a line through the CPU seconds of two separate runs of 10 and 30
+trials, which also counted their fixed start-up) said 5,000.
 Live tasks take their wall-clock budget.
 """
 
