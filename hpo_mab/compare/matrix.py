@@ -10,10 +10,10 @@ OUT/calibration.json) gives (1) its proposal seconds per trial as a line a + b i
 the medians of the run's two halves: a GP's fit grows with its history, and a median ignores one slow first
 fit), so n trials cost a n + b n^2 / 2 plus REPLAY_SECONDS each; and (2) how much slower than an average row
 its picks are (model-based arms pick slower, better rows), `slower`. A run's trials are those of random rows
-spending budget / slower. Checked on issue 8's study, 1 run per cell, 855 CPU s measured
-(experiments/results/compare_speed_study.txt): this projection says 1,395 CPU s (compare_projection_study.txt);
+spending budget / slower. Checked on issue 8's study, 1 run per cell, 827 CPU s measured
+(experiments/results/compare_speed_study.txt): this projection said 1,423 CPU s there (1,395 in another run);
 the earlier one (random rows' trial counts, a line through the CPU seconds of two separate runs of 10 and 30
-trials, which also counted their fixed start-up) said 5,000.
+trials, which also counted their fixed start-up) said 5,000 (commit 7e4cda9's compare_speed_study.txt).
 Live tasks take their wall-clock budget.
 """
 
