@@ -80,7 +80,6 @@ class Settings:
     fit_budget: bool = False  # --auto-config: start no trial whose planned promotions would pass the budget
     probe: dict[str, float] | None = None  # live --auto-config: the measured speed it planned with
 
-
     def describe(self) -> str:
         return describe_run(self.config_name, self.mode, self.spec, self.criterion)
 

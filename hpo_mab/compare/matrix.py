@@ -69,11 +69,16 @@ def plan(cells: list[Cell]) -> None:
 
 
 # -- projection --------------------------------------------------------------------------------------------
+def row_seconds(table: Any) -> np.ndarray:
+    """Each row's seconds for a whole trial, the mean over its seeds."""
+    return np.nanmean(table.seconds[:, :, -1], axis=1)
+
+
 def expected_trials(problem: Any, budget: float, draws: int = 20, seed: int = 0) -> float:
-    """Mean trials of a random-row run within `budget` on a table (an upper estimate; see the module docstring)."""
+    """Mean trials of a random-row run within `budget` on a table (see the module docstring)."""
     table = problem.table
     rng = np.random.default_rng(seed)
-    final = np.nanmean(table.seconds[:, :, -1], axis=1)
+    final = row_seconds(table)
     counts = []
     for _ in range(draws):
         seconds = final[rng.permutation(table.n_rows)[: min(table.n_rows, 5000)]]
@@ -100,7 +105,7 @@ def _calibrate(cell: Cell) -> dict[str, float]:
     b = max(0.0, float(m1 - m0) / (i1 - i0)) if i1 > i0 else 0.0
     a = max(1e-5, float(m0) - b * i0)
     seconds = np.array([r["seconds"] for r in records if r.get("seconds") is not None], dtype=float)
-    rows = np.nanmean(problem.table.seconds[:, :, -1], axis=1) if problem.table is not None else None
+    rows = row_seconds(problem.table) if problem.table is not None else None
     slower = float(np.nanmean(seconds) / np.nanmean(rows)) if rows is not None and seconds.size else 1.0
     return {"a": a, "b": b, "slower": slower if np.isfinite(slower) and slower > 0 else 1.0}
 

@@ -52,11 +52,18 @@ def full_trial_seconds(problem: Any) -> float:
 
 def seconds_per_epoch(problem: Any) -> float:
     """The table's median seconds per epoch, or live the probe's (`measure_live`)."""
+    return trial_speed(problem)[0]
+
+
+def trial_speed(problem: Any) -> tuple[float, float]:
+    """(seconds per epoch, seconds per trial start): a table's median epoch and no start-up (its seconds are
+    epochs'), or live the probe's (`measure_live`)."""
     from hpo_mab.schedulers.autoconfig import median_seconds_per_epoch
 
     if problem.table is not None:
-        return median_seconds_per_epoch(problem.table.seconds)
-    return measure_live(problem)["seconds_per_epoch"]
+        return median_seconds_per_epoch(problem.table.seconds), 0.0
+    probe = measure_live(problem)
+    return probe["seconds_per_epoch"], probe["seconds_per_start"]
 
 
 def measure_live(problem: Any) -> dict[str, float]:
@@ -125,8 +132,8 @@ def auto_config(options: dict[str, Any], problem: Any, budget_s: float) -> str:
         raise HpoError(f"--auto-config needs trials with several epochs; {problem.name} has "
                        f"{problem.max_epochs or 'an unknown number of'} epoch(s)")
     given = options["scheduler_options"] or {}
-    start_up = measure_live(problem)["seconds_per_start"] if problem.live else 0.0
-    plan = plan_asha(budget_s, seconds_per_epoch(problem), problem.max_epochs, eta=given.get("eta"),
+    per_epoch, start_up = trial_speed(problem)
+    plan = plan_asha(budget_s, per_epoch, problem.max_epochs, eta=given.get("eta"),
                      min_resource=given.get("min_resource"), headroom=0.05, max_trials=problem.n_rows,
                      seconds_per_start=start_up)
     options["scheduler"] = "ASHA"
