@@ -34,13 +34,15 @@ trial in flight at a kill is trained again); --fresh starts again.
     .venv/bin/python experiments/live_vs_table.py --dry-run
     .venv/bin/python experiments/live_vs_table.py            # writes experiments/results/live_vs_table.txt
     .venv/bin/python experiments/live_vs_table.py --runs 5 --budget 300 --mode DIV --spec GT
-    .venv/bin/python experiments/live_vs_table.py --live-candidates table \
-        --out experiments/results/live_vs_table_rows.txt
+    .venv/bin/python experiments/live_vs_table.py --live-candidates continuous \
+        --out experiments/results/live_vs_table_continuous.txt
 
-`--live-candidates`: live mode's arms search the whole space (continuous candidates), the table's arms only its
-1,500 Sobol rows, so a live run can find configurations better than any row: the default compares the two as a
-user runs them; `table` gives the live runs the table's rows as candidates (trained for real), which isolates
-what the table replays (recorded curves, seeds, seconds) from how well its rows cover the space.
+`--live-candidates` (hpo-runner's --candidates): by default a live run of a task that has a table trains the
+table's configurations (its 1,500 Sobol rows), so both sides search the same set and the check compares what
+the table replays (recorded curves, seeds, CPU seconds) with real training. `continuous` lets the live arms
+search the whole space, where they find configurations better than any of the table's rows (GP-EI pushes
+`units` and `dropout_rate` to their bounds, which 1,500 Sobol rows rarely come near): that compares the
+table's coverage of the space, not its replay.
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from hpo_mab.backends.problem import with_candidates  # noqa: E402
+from hpo_mab.catalog import CANDIDATE_CHOICES  # noqa: E402
 from hpo_mab.defaults import DEFAULT_ARMS  # noqa: E402
 from hpo_mab.errors import HpoError  # noqa: E402
 from hpo_mab.journal import read_journal  # noqa: E402
 from hpo_mab.runner import RunSummary, Settings, run_experiment  # noqa: E402
-from hpo_mab.surrogates import Table, get_table  # noqa: E402
+from hpo_mab.surrogates import DEFAULT_DIR, Table, get_table  # noqa: E402
 from hpo_mab.threads import one_blas_thread  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,10 +107,18 @@ def partial_line(table: Table) -> str:
             "false): the check needs the finished table; run it again when the build has finished")
 
 
-def settings_of(args: argparse.Namespace, name: str, budget: float, live: bool, epochs: int) -> Settings:
+def settings_of(args: argparse.Namespace, name: str, budget: float, live: bool, epochs: int,
+                candidates: str = "continuous") -> Settings:
     extra: dict[str, Any] = {"train": True, "epochs": epochs} if live else {}
+    if live and candidates == "table":
+        extra["candidates"] = "table"  # as hpo-runner records it
     return Settings(config_name=name, num_runs=args.runs, mode=args.mode, spec=args.spec, budget=budget,
                     seed=args.seed, arms=[tuple(a) for a in DEFAULT_ARMS] if args.mode == "DIV" else None, **extra)
+
+
+def table_dir(args: argparse.Namespace) -> Path:
+    """Where --candidates looks for the task's table: --table's folder when it is a file, else surrogates/."""
+    return Path(args.table).parent if args.table and args.table.endswith(".npz") else DEFAULT_DIR
 
 
 def by_run(path: Path, runs: int) -> list[list[dict[str, Any]]]:
@@ -169,13 +181,9 @@ def run_live_side(table: Table, args: argparse.Namespace, budget: float, work: P
     torch.set_num_interop_threads(1)
     problem = task_problem(get_task(args.task), epochs=table.n_epochs, device=args.device, datasets=args.datasets,
                            threads=1)
-    if args.live_candidates == "table":  # search the table's configurations, trained for real
-        from dataclasses import replace
-
-        from hpo_mab.arms.candidates import TableCandidates
-
-        problem = replace(problem, make_candidates=lambda: TableCandidates(table.space, table.encoded, table.config))
-    settings = settings_of(args, args.task, budget, live=True, epochs=table.n_epochs)
+    problem = with_candidates(problem, args.live_candidates, table_dir(args))  # as hpo-runner --candidates
+    settings = settings_of(args, args.task, budget, live=True, epochs=table.n_epochs,
+                           candidates=problem.meta["candidates"])
     cpu: dict[int, float] = {}
     mark = [time.process_time()]
     ran: set[int] = set()
@@ -191,7 +199,8 @@ def run_live_side(table: Table, args: argparse.Namespace, budget: float, work: P
 
     out(f"live runs ({settings.describe()}, device {problem.meta['device']}, one thread, "
         f"{table.n_epochs} epochs per trial, candidates: "
-        + ("the table's rows" if args.live_candidates == "table" else "continuous (the whole space)")
+        + (f"the rows of {problem.rows.name} (--candidates {args.live_candidates})" if problem.rows is not None
+           else f"continuous, the whole space (--candidates {args.live_candidates})")
         + f"); load average before: {load_avg()}")
     with one_blas_thread():
         summaries = run_experiment(settings, problem, work / "live", resume=not args.fresh, overwrite=args.fresh,
@@ -248,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", default="GP", help="method of both sides, as hpo-runner -m (default GP)")
     p.add_argument("--spec", default="EI", help="as hpo-runner -s (default EI)")
-    p.add_argument("--live-candidates", choices=("continuous", "table"), default="continuous",
-                   help="where the live runs' arms look: the whole space (live mode's default) or the table's rows")
+    p.add_argument("--live-candidates", choices=CANDIDATE_CHOICES, default="auto",
+                   help="where the live runs' arms look, as hpo-runner --candidates: auto (default: the table's "
+                        "rows, trained for real), table, or continuous (the whole space)")
     p.add_argument("--device", default="cpu", help="live device (default cpu, as the table's seconds)")
     p.add_argument("--datasets", default=None, help="datasets directory (default $HPO_MAB_DATASETS or ../shared)")
     p.add_argument("--work", type=Path, default=None, help="journals (default under the temporary directory)")
@@ -279,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         if partial:
             raise HpoError(partial_line(table))
         work = args.work or Path(tempfile.gettempdir()) / "hpo_mab-live_vs_table" / (
-            f"{args.task}-{args.mode}-{args.spec}-runs{args.runs}-seed{args.seed}-budget{budget:g}")
+            f"{args.task}-{args.mode}-{args.spec}-runs{args.runs}-seed{args.seed}-budget{budget:g}"
+            f"-{args.live_candidates}")
         out(f"live vs table on {args.task}: {args.runs} runs per side, {args.mode}-{args.spec}, budget {budget:.1f} s "
             f"(table: {'given' if args.budget is not None else 'its default'}), seed {args.seed}, journals in {work}")
         out(f"table {table.name}: {table.n_rows} configurations x {table.n_seeds} seeds x {table.n_epochs} epochs, "

@@ -15,6 +15,7 @@ STRATEGY_NAMES = ("SEQ", "RANDOM", "HEDGE", "HEDGE-ORIG", "EXP3", "BO-HEDGE", "B
 MODES = ("DIV", *ARM_NAMES)
 SCHEDULER_NAMES = ("SHA", "ASHA", "HYPERBAND", "BOHB", "MEDIAN", "DECATERCET", "PENTATERCET", "TETRATERCET",
                    "EXTRAPOLATION")
+CANDIDATE_CHOICES = ("auto", "table", "continuous")  # where a live task's arms look (--candidates)
 
 
 def arm_names() -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from hpo_mab.catalog import MODES, SCHEDULER_NAMES, STRATEGY_NAMES, arm_names
+from hpo_mab.catalog import CANDIDATE_CHOICES, MODES, SCHEDULER_NAMES, STRATEGY_NAMES, arm_names
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
 from hpo_mab.errors import HpoError, OneLineParser
 from hpo_mab.surrogates import DEFAULT_DIR
@@ -32,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "strategy_options": None, "arm_options": None, "train": False, "epochs": None, "device": None, "datasets": None,
     "script": None, "workers": None, "credential": None, "worker_timeout": None,
     "scheduler": None, "scheduler_options": None, "model_data": None, "hpo_config": None, "auto_config": False,
-    "early_stopping": None, "fit_budget": False,
+    "early_stopping": None, "fit_budget": False, "candidates": None,
 }
 # Options of the strategies (`strategy_options` in a run configuration): which strategies read each, and its rule.
 STRATEGY_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--device", default=S, help="torch device (default: cuda if available, else cpu)")
     live.add_argument("--datasets", default=S, help="datasets directory (default: $HPO_MAB_DATASETS, else "
                                                     "../shared/datasets next to the repository)")
+    live.add_argument("--candidates", default=S,
+                      help="where the arms look: table (the configurations of the task's table in "
+                           "--surrogates-dir, trained for real: live runs then search what table runs search), "
+                           "continuous (the whole space) or auto (default: table when the task has one)")
     live.add_argument("-w", "--worker", dest="workers", action="append", default=S,
                       help="train on the remote node at this URL (hpo-runner serve); repeat for several nodes, "
                            "which take trials in turn. The secret: $HPO_MAB_TOKEN or the run configuration's "
@@ -188,7 +192,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "strategy_options": (dict,), "arm_options": (dict,), "train": (bool,), "epochs": (int,), "device": (str,),
     "datasets": (str,), "script": (dict,), "workers": (list,), "credential": (str,),
     "worker_timeout": (int, float, str), "scheduler": (str,), "scheduler_options": (dict,), "model_data": (str,),
-    "hpo_config": (str,), "auto_config": (bool,), "early_stopping": (list,),
+    "hpo_config": (str,), "auto_config": (bool,), "early_stopping": (list,), "candidates": (str,),
 }
 
 
@@ -253,11 +257,17 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
     if options["workers"] is not None and options["datasets"] is not None:
         raise HpoError("--datasets applies to local training; a train node reads its own (hpo-runner serve "
                        "--datasets)")
+    if options["script"] is not None and options["candidates"] not in (None, "auto", "continuous"):
+        raise HpoError(f"--candidates {options['candidates']}: a script has no table; its arms search the whole "
+                       "space of -hc")
     if not options["train"]:
-        for key in ("epochs", "device", "datasets", "workers"):
-            if options[key] is not None:
+        for key in ("epochs", "device", "datasets", "workers", "candidates"):
+            if options[key] is not None and not (key == "candidates" and options["script"] is not None):
                 flag = "-w" if key == "workers" else f"--{key}"
                 raise HpoError(f"{flag} applies to real training; add --train (tables replay recorded curves)")
+    if options["candidates"] is not None and options["candidates"] not in CANDIDATE_CHOICES:
+        raise HpoError(f"--candidates must be one of {', '.join(CANDIDATE_CHOICES)}, but got "
+                       f"{options['candidates']!r}")
     if options["max_trials"] is not None and options["max_trials"] < 1:
         raise HpoError(f"--max-trials must be at least 1, but got {options['max_trials']}")
     if options["outdir"] is not None and not options["outdir"].strip():
@@ -388,7 +398,9 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: An
                     scheduler=options["scheduler"], scheduler_options=options["scheduler_options"],
                     model_data=options["model_data"], early_stopping=options["early_stopping"],
                     fit_budget=options["fit_budget"],
-                    probe=problem.meta.get("probe") if live and options["auto_config"] else None)
+                    probe=problem.meta.get("probe") if live and options["auto_config"] else None,
+                    # absent means continuous, as in live experiments from before --candidates
+                    candidates="table" if train and problem.meta.get("candidates") == "table" else None)
 
 
 def prepare_schedule(options: dict[str, Any], problem: Any, conf: str) -> Any:
@@ -436,6 +448,16 @@ def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
         raise
 
 
+def saved_setting(outdir: Path, key: str, absent: Any) -> Any:
+    """`key` of OUTDIR/experiment.json (`absent` when the experiment predates it; None when there is no
+    readable file: plan_experiment says what is wrong with OUTDIR)."""
+    try:
+        saved = json.loads((outdir / "experiment.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return saved.get(key, absent) if isinstance(saved, dict) else None
+
+
 def _script_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
     """A user's script (run configuration `script`) over the search space -hc DIR/CONFIG_NAME.json|.yaml."""
     from hpo_mab.backends.script import parse_script, script_problem
@@ -467,6 +489,12 @@ def cmd_run(argv: list[str]) -> int:
     outdir = Path(options["outdir"] or "results/" + describe_run(problem.name, options["mode"], options["spec"],
                                                                  options["exp_crt"]).replace(" ", "-")
                   + f"-seed{options['seed']}")
+    if problem.live and options["script"] is None:
+        from hpo_mab.backends.problem import with_candidates
+
+        choice = options["candidates"] or (saved_setting(outdir, "candidates", "continuous") if args.resume
+                                           else None) or "auto"
+        problem = with_candidates(problem, choice, args.surrogates_dir)
     if args.resume and options["auto_config"] and problem.live:
         from hpo_mab.schedulers.setup import restore_probe
 

@@ -79,6 +79,7 @@ class Settings:
     early_stopping: list[dict[str, Any]] | None = None  # Polyaxon's thresholds that stop the search
     fit_budget: bool = False  # --auto-config: start no trial whose planned promotions would pass the budget
     probe: dict[str, float] | None = None  # live --auto-config: the measured speed it planned with
+    candidates: str | None = None  # live tasks: "table" (the table's rows; recorded when set), else continuous
 
     def describe(self) -> str:
         return describe_run(self.config_name, self.mode, self.spec, self.criterion)
@@ -290,7 +291,7 @@ def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     if settings.scheduler:
         record["model_data"] = model_data_of(settings)
     for key in ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data",
-                "early_stopping", "fit_budget", "probe"):
+                "early_stopping", "fit_budget", "probe", "candidates"):
         # keys of later features: absent from experiments that do not use them, as before them
         if not record[key]:
             del record[key]

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hpo_mab.arms import Candidates, ContinuousCandidates, Nominee, TableCandidates
 from hpo_mab.backends.base import Backend
+from hpo_mab.catalog import CANDIDATE_CHOICES
 from hpo_mab.errors import HpoError
 from hpo_mab.space import Space
 
@@ -19,7 +20,8 @@ class Problem:
     """Space, metric and default budget; `make_backend` and `make_candidates` give fresh ones per run.
 
     `table` is set for lookup-table problems (rows, true values); `live` marks wall-clock backends, whose
-    trial in flight at a kill is run again on resume (the journal marks it `info.rerun`).
+    trial in flight at a kill is run again on resume (the journal marks it `info.rerun`). `rows` is the table
+    whose configurations a live problem's arms pick from (trained for real; `with_candidates`), else None.
     """
 
     name: str
@@ -31,10 +33,13 @@ class Problem:
     table: Any = None
     live: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    rows: Any = None
 
     @property
     def n_rows(self) -> int | None:
-        return None if self.table is None else self.table.n_rows
+        """How many configurations the arms can pick from: the table's rows (replayed or trained), else None."""
+        source = self.table if self.table is not None else self.rows
+        return None if source is None else source.n_rows
 
     @property
     def oracle(self) -> Callable[[int], float] | None:
@@ -59,9 +64,10 @@ class Problem:
 
     def nominee_of(self, record: dict[str, Any]) -> Nominee:
         """The nominee a journal record evaluated (its row on a table, its configuration otherwise)."""
-        if self.table is not None:
+        source = self.table if self.table is not None else self.rows
+        if source is not None and record.get("row") is not None:
             row = record["row"]
-            return Nominee(self.table.encoded[row], self.table.config(row), row)
+            return Nominee(source.encoded[row], source.config(row), row)
         config = record["config"]
         return Nominee(self.space.encode(config), dict(config), None)
 
@@ -73,6 +79,9 @@ class Problem:
                 raise HpoError(f"{where} has row {row!r}, not a row of {self.table.name} "
                                f"(0 to {self.table.n_rows - 1})")
             return
+        if self.rows is not None and record.get("row") is not None and not 0 <= record["row"] < self.rows.n_rows:
+            raise HpoError(f"{where} has row {record['row']!r}, not a row of {self.rows.name} "
+                           f"(0 to {self.rows.n_rows - 1})")
         try:
             self.space.validate(record["config"])
         except HpoError as exc:
@@ -95,3 +104,35 @@ def as_problem(what: Any) -> Problem:
 
 def continuous_candidates(space: Space) -> Callable[[], Candidates]:
     return lambda: ContinuousCandidates(space)
+
+
+def with_candidates(problem: Problem, choice: str, directory: Any) -> Problem:
+    """A live task's problem whose arms pick from `choice`: `table`, the rows of the task's table in
+    `directory` (trained for real, so that live runs and table runs search the same configurations);
+    `continuous`, fresh points of the whole space; `auto`, the table when one with the task's search space
+    exists, else continuous. `meta["candidates"]` says which."""
+    from pathlib import Path
+
+    from hpo_mab.surrogates import load_table
+
+    if choice not in CANDIDATE_CHOICES:
+        raise HpoError(f"--candidates must be one of {', '.join(CANDIDATE_CHOICES)}, but got {choice!r}")
+    path = Path(directory) / f"{problem.name}.npz"
+    if choice == "continuous" or (choice == "auto" and not path.is_file()):
+        return replace(problem, rows=None, make_candidates=continuous_candidates(problem.space),
+                       meta={**problem.meta, "candidates": "continuous"})
+    if not path.is_file():
+        raise HpoError(f"--candidates table: no table {path} to take {problem.name}'s configurations from; "
+                       "build one (hpo-runner build-table) or use --candidates continuous")
+    table = load_table(path)
+    if _space_key(table.space) != _space_key(problem.space):
+        if choice == "auto":
+            return with_candidates(problem, "continuous", directory)
+        raise HpoError(f"--candidates table: {path}'s search space ({table.space}) is not the task's "
+                       f"({problem.space}); use --candidates continuous")
+    return replace(problem, rows=table, meta={**problem.meta, "candidates": "table"},
+                   make_candidates=lambda: TableCandidates(table.space, table.encoded, table.config))
+
+
+def _space_key(space: Space) -> list[tuple[str, str, str]]:
+    return [(p.name, p.kind, p.describe()) for p in space.params]

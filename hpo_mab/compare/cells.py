@@ -52,15 +52,16 @@ def cell_folder(out: Path, problem: str, method: str) -> Path:
 
 def build_problem(spec: ProblemSpec) -> Any:
     """The runner's Problem of a problem entry (a table is loaded once per process)."""
-    from hpo_mab.backends.problem import table_problem
-    from hpo_mab.surrogates import get_table
+    from hpo_mab.backends.problem import table_problem, with_candidates
+    from hpo_mab.surrogates import DEFAULT_DIR, get_table
 
     if spec.table is not None:
         return table_problem(get_table(spec.table))
     from hpo_mab.backends.train import task_problem
     from hpo_mab.tasks import get_task
 
-    return task_problem(get_task(spec.task), spec.epochs, spec.device, spec.datasets)
+    problem = task_problem(get_task(spec.task), spec.epochs, spec.device, spec.datasets)
+    return with_candidates(problem, spec.candidates, DEFAULT_DIR)
 
 
 def budget_of(spec: ProblemSpec, problem: Any) -> float:
@@ -96,7 +97,8 @@ def settings_of(cell: Cell, problem: Any, max_trials: int | None = None, budget:
                     budget=budget_of(cell.problem, problem) if budget is None else budget,
                     max_trials=cell.max_trials if max_trials is None else max_trials, seed=cell.seed, arms=arms,
                     strategy_options=m.strategy_options, arm_options=m.arm_options, train=problem.live,
-                    epochs=problem.meta.get("epochs") if problem.live else None, **extra)
+                    epochs=problem.meta.get("epochs") if problem.live else None,
+                    candidates="table" if problem.meta.get("candidates") == "table" else None, **extra)
 
 
 def plan_cell(cell: Cell) -> None:

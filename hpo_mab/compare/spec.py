@@ -10,6 +10,8 @@
       - hpobench-mlp-australian      # a table by name (`hpo-runner list`), or a path to a table .npz
       - {table: fcnet-naval, budget: 2h, budget_factor: 4, name: naval-4x, goal: 0.0002}
       - {task: kin8nm-mlp, epochs: 9, budget: 5m, device: cpu}    # real training on the wall clock
+        # (candidates: auto, the default, trains the task's table's rows when it has a table; or table,
+        # or continuous: the whole space, as hpo-runner --candidates)
     methods:
       - TPE                          # a standard name: an arm (GP-EI, TPE, ...), DIV-<strategy>, or a peer
       - {name: GP-UCB, mode: GP, spec: UCB, arm_options: {acq_starts: 5}}
@@ -28,12 +30,14 @@ from typing import Any
 
 import yaml
 
+from hpo_mab.catalog import CANDIDATE_CHOICES
 from hpo_mab.compare.methods import NAME, MethodSpec, parse_method
 from hpo_mab.errors import HpoError
 from hpo_mab.termination import parse_duration
 
 TOP_KEYS = ("name", "seed", "runs", "budget_factor", "criterion", "max_trials", "problems", "methods")
-PROBLEM_KEYS = ("table", "task", "name", "budget", "budget_factor", "goal", "epochs", "device", "datasets")
+PROBLEM_KEYS = ("table", "task", "name", "budget", "budget_factor", "goal", "epochs", "device", "datasets",
+                "candidates")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ProblemSpec:
     epochs: int | None = None
     device: str | None = None
     datasets: str | None = None
+    candidates: str = "auto"  # live tasks: where the arms look, as hpo-runner --candidates
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ def parse_problem(item: Any, where: str, factor: float = 1.0) -> ProblemSpec:
                          f"{', '.join(known)}")
         if table.endswith(".npz") and not Path(table).is_file():
             _fail(where, f"table {table!r}: no such file")
-        for key in ("epochs", "device", "datasets"):
+        for key in ("epochs", "device", "datasets", "candidates"):
             if key in item:
                 _fail(where, f"'{key}' applies to live tasks ('task'), not to the table {table!r}")
     elif not isinstance(task, str) or task not in TASKS:
@@ -201,12 +206,15 @@ def parse_problem(item: Any, where: str, factor: float = 1.0) -> ProblemSpec:
     for key in ("device", "datasets"):
         if item.get(key) is not None and not isinstance(item[key], str):
             _fail(where, f"'{key}' must be a string, but got {item[key]!r}")
+    candidates = item.get("candidates", "auto")
+    if candidates not in CANDIDATE_CHOICES:
+        _fail(where, f"'candidates' must be one of {', '.join(CANDIDATE_CHOICES)}, but got {candidates!r}")
     base = Path(table).stem if table is not None else task
     total = own * factor
     name = item.get("name", base if total == 1 else f"{base}-{total:g}x")
     if not isinstance(name, str) or not NAME.match(name):
         _fail(where, f"'name' must be letters, digits, '.', '_', '+' or '-', but got {name!r}")
     return ProblemSpec(name, table, task, budget, total, None if goal is None else float(goal), epochs,
-                       item.get("device"), item.get("datasets"))
+                       item.get("device"), item.get("datasets"), candidates)
 
 
