@@ -11,10 +11,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hpo_mab.cli import build_parser, resolve_options
+from hpo_mab.cli import build_parser
 from hpo_mab.errors import HpoError
 from hpo_mab.history import Trial
 from hpo_mab.journal import Journal, read_journal
+from hpo_mab.options import resolve_options
 from hpo_mab.space import Space, load_space, space_from_dict, space_to_dict
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

@@ -163,7 +163,7 @@ def test_bad_optimizer_arguments(kwargs, message):
 
 
 def test_the_api_defaults_are_the_command_lines():
-    from hpo_mab.cli import DEFAULTS
+    from hpo_mab.options import DEFAULTS
 
     opt = Optimizer(SPACE, seed=0)
     assert DEFAULTS["mode"] == "DIV" and opt.strategy.name == "GT"  # the default chosen on development data

@@ -10,11 +10,12 @@ import pytest
 
 from hpo_mab.arms import Nominee
 from hpo_mab.arms.outputs import OUTPUTS
-from hpo_mab.cli import main, parse_arms
+from hpo_mab.cli import main
 from hpo_mab.errors import HpoError
 from hpo_mab.history import History, Trial
 from hpo_mab.journal import read_journal
 from hpo_mab.optimizer import Optimizer, build_portfolio
+from hpo_mab.options import parse_arms
 from hpo_mab.runner import Settings, run_experiment, strip_wall_clock
 from hpo_mab.space import Param, Space
 from hpo_mab.strategies import STRATEGIES, Budget, StrategyContext

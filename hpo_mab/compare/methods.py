@@ -4,7 +4,7 @@ method may say `reference: true` (ranked apart: shown per problem, left out of r
 whose strategy peeks at the table's true values (the oracle variants, BO-HEDGE-T and -LET) is a reference
 unless it says `reference: false`: it has information no other method has.
 
-Checked with the command line's own rules (`hpo_mab.cli.parse_arms`, `check_strategy_options`, the arms'
+Checked with the command line's own rules (`hpo_mab.options.parse_arms`, `check_strategy_options`, the arms'
 `check_arm_options`); every error is one HpoError line naming the file, the entry, the key and the value.
 """
 
@@ -81,7 +81,7 @@ def standard_method(name: str) -> MethodSpec | None:
 
 def parse_method(item: Any, where: str) -> MethodSpec:
     """A method entry: a standard name, or a mapping with `name` and `mode`/`spec`/... or `peer`."""
-    from hpo_mab.cli import check_strategy_options, parse_arms
+    from hpo_mab.options import check_strategy_options, parse_arms
 
     if isinstance(item, str):
         method = standard_method(item)
