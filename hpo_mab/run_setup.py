@@ -14,7 +14,7 @@ from hpo_mab.termination import parse_duration
 
 def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, Any, Path]:
     """The run's problem (schedule applied), Settings and OUTDIR; nothing is written."""
-    from hpo_mab.runner import describe_run
+    from hpo_mab.settings import describe_run
 
     problem = make_problem(args, options)
     outdir = Path(options["outdir"] or "results/" + describe_run(problem.name, options["mode"], options["spec"],
@@ -36,7 +36,7 @@ def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, A
 
 def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: Any):
     """The experiment's Settings from checked options."""
-    from hpo_mab.runner import Settings
+    from hpo_mab.settings import Settings
 
     budget = None if options["exp_time"] is None else parse_duration(options["exp_time"])
     live = getattr(problem, "live", False)

@@ -46,64 +46,12 @@ from hpo_mab.outdir import OUTPUTS, check_outdir, make_outdir, read_json_object
 from hpo_mab.schedulers import make_scheduler
 from hpo_mab.schedulers.driver import Paused, SchedulerDriver, stopped_value
 from hpo_mab.schedulers.setup import early_stop_reached
+from hpo_mab.settings import RunSummary, Settings, model_data_of, norm, settings_record
 from hpo_mab.strategies import Budget
 from hpo_mab.termination import Termination, check_goal
 
 log = logging.getLogger("hpo_mab")
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY  # configurations compare as the journal wrote them
-
-
-@dataclass
-class Settings:
-    """Everything that defines an experiment; stored in OUTDIR/experiment.json and checked on resume."""
-
-    config_name: str
-    num_runs: int
-    mode: str = "GP"
-    spec: str | None = "EI"
-    criterion: str = "TIME"
-    goal: float | None = None
-    budget: float | None = None
-    max_trials: int | None = None
-    seed: int = 0
-    arms: list[tuple[str, str | None]] | None = None
-    charge_proposal_time: bool = False
-    strategy_options: dict[str, Any] | None = None
-    arm_options: dict[str, Any] | None = None
-    train: bool = False  # live: real training on the wall clock (recorded only when set)
-    epochs: int | None = None  # live: epochs per trial (recorded only when set)
-    script: dict[str, Any] | None = None  # a user's script: its run-configuration mapping (recorded only when set)
-    scheduler: str | None = None  # early termination / multi-fidelity (recorded only when set)
-    scheduler_options: dict[str, Any] | None = None
-    model_data: str | None = None  # what the arms model under a scheduler (full, largest, resource)
-    early_stopping: list[dict[str, Any]] | None = None  # Polyaxon's thresholds that stop the search
-    fit_budget: bool = False  # --auto-config: start no trial whose planned promotions would pass the budget
-    probe: dict[str, float] | None = None  # live --auto-config: the measured speed it planned with
-    candidates: str | None = None  # live tasks: "table" (the table's rows; recorded when set), else continuous
-
-    def describe(self) -> str:
-        return describe_run(self.config_name, self.mode, self.spec, self.criterion)
-
-
-def describe_run(config_name: str, mode: str, spec: str | None, criterion: str) -> str:
-    """'CONFIG MODE-SPEC CRITERION', the run's title (and, with '-' for ' ', its default OUTDIR's name)."""
-    what = mode + (f"-{spec}" if spec and spec != mode else "")
-    return f"{config_name} {what} {criterion}"
-
-
-@dataclass
-class RunSummary:
-    run: int
-    trials: int
-    stop_reason: str
-    best_config: dict[str, Any] | None
-    best_value: float | None
-    best_true_value: float | None
-    best_trial: int | None
-    time_to_goal: float | None
-    clock: float
-    arm_counts: dict[str, int] = field(default_factory=dict)
-    incumbents_by_arm: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,11 +96,6 @@ def make_driver(settings: Settings, problem: Problem) -> SchedulerDriver | None:
         return None
     scheduler = make_scheduler(settings.scheduler, problem.max_epochs, settings.scheduler_options)
     return SchedulerDriver(scheduler, problem.metric.sense)
-
-
-def model_data_of(settings: Settings) -> str:
-    """What the arms model: the setting, else `largest` under a scheduler (BOHB) and `full` without one."""
-    return settings.model_data or ("largest" if settings.scheduler else "full")
 
 
 def _continuation(tid: int, paused: Paused) -> tuple[Proposal, int]:
@@ -285,23 +228,6 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
         arm_counts=dict(arm_counts), incumbents_by_arm=dict(incumbents))
 
 
-def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
-    record = asdict(settings)
-    record["budget"] = budget
-    if settings.scheduler:
-        record["model_data"] = model_data_of(settings)
-    for key in ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data",
-                "early_stopping", "fit_budget", "probe", "candidates"):
-        # keys of later features: absent from experiments that do not use them, as before them
-        if not record[key]:
-            del record[key]
-    return _norm(record)
-
-
-def _norm(value: Any) -> Any:
-    return json.loads(json.dumps(value))
-
-
 def plan_experiment(settings: Settings, problem: Problem | Any, outdir: str | Path, resume: bool = False,
                     overwrite: bool = False) -> Plan:
     """Check everything an experiment needs and read what a resume continues; write nothing.
@@ -347,7 +273,7 @@ def plan_experiment(settings: Settings, problem: Problem | Any, outdir: str | Pa
 
 def _check_saved_settings(path: Path, record: dict[str, Any]) -> None:
     old = read_json_object(path)
-    differing = sorted(k for k in record if k != "num_runs" and _norm(old.get(k)) != record[k])
+    differing = sorted(k for k in record if k != "num_runs" and norm(old.get(k)) != record[k])
     if differing:
         raise HpoError(f"{path}: --resume with different settings ({', '.join(differing)}); "
                        "use the original command or another -o")

@@ -83,7 +83,7 @@ def goal_of(spec: ProblemSpec, problem: Any, criterion: str) -> float | None:
 
 def settings_of(cell: Cell, problem: Any, max_trials: int | None = None, budget: float | None = None) -> Any:
     """The runner's Settings of one of our cells."""
-    from hpo_mab.runner import Settings
+    from hpo_mab.settings import Settings
 
     m = cell.method
     extra: dict[str, Any] = {}
