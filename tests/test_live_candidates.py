@@ -100,3 +100,16 @@ def test_a_compare_task_follows_the_same_rule():
     assert problem.meta["candidates"] == "continuous" and problem.rows is None
     with pytest.raises(HpoError, match="--candidates table: no table .*diabetes-mlp.npz"):
         build_problem(ProblemSpec("d", task="diabetes-mlp", epochs=1, device="cpu", candidates="table"))
+
+
+def test_a_partial_table_is_not_taken_for_the_task(tmp_path, tables, capsys):
+    from hpo_mab.surrogates import save_table
+
+    table = load_table(tables / "diabetes-mlp.npz")
+    table.meta["complete"] = False  # as the builder writes it while a build is in progress
+    save_table(table, tmp_path / "diabetes-mlp.npz")
+    out = tmp_path / "auto"
+    assert run(out, "-m", "RANDOM", "--max-trials", "2", "--surrogates-dir", str(tmp_path)) == 0
+    assert all(r["row"] is None for r in read_journal(out / "journal.jsonl"))
+    assert run(tmp_path / "x", "--candidates", "table", "--surrogates-dir", str(tmp_path)) == 2
+    assert "is a partial table (a build in progress)" in capsys.readouterr().err

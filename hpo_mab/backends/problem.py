@@ -109,8 +109,8 @@ def continuous_candidates(space: Space) -> Callable[[], Candidates]:
 def with_candidates(problem: Problem, choice: str, directory: Any) -> Problem:
     """A live task's problem whose arms pick from `choice`: `table`, the rows of the task's table in
     `directory` (trained for real, so that live runs and table runs search the same configurations);
-    `continuous`, fresh points of the whole space; `auto`, the table when one with the task's search space
-    exists, else continuous. `meta["candidates"]` says which."""
+    `continuous`, fresh points of the whole space; `auto`, the table when a complete one with the task's
+    search space exists, else continuous. `meta["candidates"]` says which."""
     from pathlib import Path
 
     from hpo_mab.surrogates import load_table
@@ -125,9 +125,13 @@ def with_candidates(problem: Problem, choice: str, directory: Any) -> Problem:
         raise HpoError(f"--candidates table: no table {path} to take {problem.name}'s configurations from; "
                        "build one (hpo-runner build-table) or use --candidates continuous")
     table = load_table(path)
-    if _space_key(table.space) != _space_key(problem.space):
+    partial = table.meta.get("complete") is False  # a build in progress: its rows are not the table's yet
+    if partial or _space_key(table.space) != _space_key(problem.space):
         if choice == "auto":
             return with_candidates(problem, "continuous", directory)
+        if partial:
+            raise HpoError(f"--candidates table: {path} is a partial table (a build in progress); wait for the "
+                           "build or use --candidates continuous")
         raise HpoError(f"--candidates table: {path}'s search space ({table.space}) is not the task's "
                        f"({problem.space}); use --candidates continuous")
     return replace(problem, rows=table, meta={**problem.meta, "candidates": "table"},
