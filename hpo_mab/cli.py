@@ -131,7 +131,8 @@ def cmd_list(argv: list[str]) -> int:
     print("\narms:       " + ", ".join(arms))
     print("strategies: " + ", ".join(sorted(STRATEGY_NAMES)))
     print("schedulers: " + ", ".join(SCHEDULER_NAMES) + " (--scheduler; tables and tasks with several epochs)")
-    print("tasks:      " + ", ".join(TASKS) + " (real training: hpo-runner TASK N --train)")
+    print("tasks:      " + ", ".join(TASKS) + " (real training: hpo-runner TASK N --train; a task with a table of "
+          "its name above trains the table's rows unless --candidates continuous)")
     return 0
 
 
