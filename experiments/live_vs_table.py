@@ -145,8 +145,9 @@ def fmt(x: float | None, digits: int = 4) -> str:
 
 
 def run_table_side(table: Table, args: argparse.Namespace, budget: float, work: Path,
-                   out: Out) -> tuple[list[float], list[int]]:
-    """The table runs: each run's incumbent test RMSE (the row's mean over seeds) and its number of trials."""
+                   out: Out) -> tuple[list[float], list[int], list[float]]:
+    """The table runs: each run's incumbent test RMSE (the row's mean over seeds), its number of trials, and
+    the test RMSE of the seed the incumbent trial observed."""
     settings = settings_of(args, table.name, budget, live=False, epochs=table.n_epochs)
     start = time.process_time()
     with one_blas_thread():
@@ -156,7 +157,7 @@ def run_table_side(table: Table, args: argparse.Namespace, budget: float, work: 
     out(f"table runs ({settings.describe()}, {cpu:.1f} CPU s of proposals and replay in this process):")
     out(f"  {'run':>3} {'trials':>6} {'incumbent':>9} {'row':>5} {'val (seed)':>10} {'test (row mean)':>15} "
         f"{'test (seed)':>11}")
-    tests = []
+    tests, seed_tests = [], []
     for s, recs in zip(summaries, records):
         inc = incumbent_record(recs, s)
         if inc is None:
@@ -164,9 +165,10 @@ def run_table_side(table: Table, args: argparse.Namespace, budget: float, work: 
         row = inc["row"]
         test = float(np.nanmean(table.test[row, :, -1]))
         tests.append(test)
+        seed_tests.append(float(inc["test"]))
         out(f"  {s.run:>3} {s.trials:>6} {inc['number']:>9} {row:>5} {fmt(inc['value']):>10} {fmt(test):>15} "
             f"{fmt(inc['test']):>11}")
-    return tests, [s.trials for s in summaries]
+    return tests, [s.trials for s in summaries], seed_tests
 
 
 def run_live_side(table: Table, args: argparse.Namespace, budget: float, work: Path,
@@ -229,7 +231,8 @@ def run_live_side(table: Table, args: argparse.Namespace, budget: float, work: P
     return tests, [s.trials for s in summaries]
 
 
-def compare(table_tests: list[float], live_tests: list[float], out: Out) -> bool:
+def compare(table_tests: list[float], live_tests: list[float], out: Out,
+            table_seed_tests: list[float] | None = None) -> bool:
     med_t, med_l = float(np.median(table_tests)), float(np.median(live_tests))
     iqr_t, iqr_l = iqr(table_tests), iqr(live_tests)
     spread = max(iqr_t, iqr_l)
@@ -245,7 +248,33 @@ def compare(table_tests: list[float], live_tests: list[float], out: Out) -> bool
     out(f"  for reference: the smaller IQR {min(iqr_t, iqr_l):.4f} ({'pass' if diff < min(iqr_t, iqr_l) else 'fail'}"
         f"), the IQR of all {len(table_tests) + len(live_tests)} runs {iqr(table_tests + live_tests):.4f} "
         f"({'pass' if diff < iqr(table_tests + live_tests) else 'fail'})")
+    if table_seed_tests is not None:  # the same quantity on both sides: the incumbent trial's own training run
+        med_s, iqr_s = float(np.median(table_seed_tests)), iqr(table_seed_tests)
+        diff_s, spread_s = abs(med_l - med_s), max(iqr_s, iqr_l)
+        out(f"  for reference, the table incumbents' observed seed's test RMSE (a live incumbent's is its one "
+            f"training run's): median {med_s:.4f}, IQR {iqr_s:.4f}; |{med_l:.4f} - {med_s:.4f}| = {diff_s:.4f} "
+            f"{'<' if diff_s < spread_s else '>='} {spread_s:.4f} ({'pass' if diff_s < spread_s else 'fail'})")
     return ok
+
+
+def per_trial(table: Table, work: Path, out: Out) -> None:
+    """Trial by trial: each live trial of a table row (final validation value, a fresh seed) against the
+    table's recorded seeds of the same row. Replay itself is exact (`replay_fidelity.py`: the same seed gives
+    the same curve), so a shift here is the recorded seeds' realization, shared by every row of the table."""
+    records = [r for r in read_journal(work / "live" / "journal.jsonl")
+               if r["row"] is not None and r["state"] in ("init", "complete") and r["value"] is not None]
+    if not records:
+        return
+    from scipy import stats
+
+    recorded = np.log(table.values[:, :, -1])
+    live = np.log([r["value"] for r in records])
+    rows = np.array([r["row"] for r in records])
+    out(f"per trial ({len(records)} live trials of table rows): log(live value) - log(recorded value), same row:")
+    for seed in range(table.n_seeds):
+        d = live - recorded[rows, seed]
+        out(f"  seed {seed}: mean {d.mean():+.4f} (SE {d.std(ddof=1) / np.sqrt(d.size):.4f}), median "
+            f"{np.median(d):+.4f}, Wilcoxon p = {stats.wilcoxon(d).pvalue:.2g}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,13 +325,14 @@ def main(argv: list[str] | None = None) -> int:
         out(f"table {table.name}: {table.n_rows} configurations x {table.n_seeds} seeds x {table.n_epochs} epochs, "
             f"median trial {table.median_trial_seconds:.2f} s; seconds: {table.meta.get('seconds_note', '?')}")
         out()
-        table_tests, table_trials = run_table_side(table, args, budget, work, out)
+        table_tests, table_trials, table_seed_tests = run_table_side(table, args, budget, work, out)
         out()
         live_tests, live_trials = run_live_side(table, args, budget, work, out)
         out(f"trials per run, median: table {np.median(table_trials):.0f}, live {np.median(live_trials):.0f} (the "
             "table's clock counts only training CPU seconds)")
         out()
-        ok = compare(table_tests, live_tests, out)
+        ok = compare(table_tests, live_tests, out, table_seed_tests)
+        per_trial(table, work, out)
     except HpoError as exc:
         print(f"live_vs_table: {exc}", file=sys.stderr)
         return 2

@@ -113,3 +113,25 @@ def test_a_partial_table_is_not_taken_for_the_task(tmp_path, tables, capsys):
     assert all(r["row"] is None for r in read_journal(out / "journal.jsonl"))
     assert run(tmp_path / "x", "--candidates", "table", "--surrogates-dir", str(tmp_path)) == 2
     assert "is a partial table (a build in progress)" in capsys.readouterr().err
+
+
+def test_a_row_trained_live_with_a_recorded_seed_gives_the_recorded_curve(tables):
+    """What the table replays is what live training gives: same configuration, same seed, same numbers (the
+    protein-mlp table's rows 712 and 760 reproduce the same way, to 4 decimals, at full size)."""
+    import numpy as np
+    import torch
+
+    from hpo_mab.tasks import get_task
+
+    table = load_table(tables / "diabetes-mlp.npz")
+    task = get_task("diabetes-mlp")
+    data = task.data(None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for row in (0, 7):
+            curves = task.train(table.config(row), data, table.n_epochs, 0, "cpu")
+            np.testing.assert_allclose(curves.values, table.values[row, 0], rtol=1e-6)
+            np.testing.assert_allclose(curves.test, table.test[row, 0], rtol=1e-6)
+    finally:
+        torch.set_num_threads(threads)
