@@ -257,6 +257,28 @@ def compare(table_tests: list[float], live_tests: list[float], out: Out,
     return ok
 
 
+def rows_chosen(table: Table, table_tests: list[float], work: Path, runs: int, out: Out) -> None:
+    """Reference (added after protein-mlp's check disagreed): the quality of the configurations each side ends
+    with, measured the same way on both, by the recorded mean test RMSE of the incumbent's row; this leaves out
+    the live incumbent's one seed, on which the live side selected."""
+    live_rows = []
+    for recs in by_run(work / "live" / "journal.jsonl", runs):
+        done = [r for r in recs if r["row"] is not None and r["state"] in ("init", "complete")
+                and r["value"] is not None]
+        if done:
+            best = min(done, key=lambda r: r["value"]) if table.metric.direction == "min" else \
+                max(done, key=lambda r: r["value"])
+            live_rows.append(best["row"])
+    if len(live_rows) != runs:
+        return
+    live = [float(np.nanmean(table.test[r, :, -1])) for r in live_rows]
+    med_l, med_t = float(np.median(live)), float(np.median(table_tests))
+    spread = max(iqr(live), iqr(table_tests))
+    out(f"  for reference, the recorded mean test RMSE of the incumbents' rows on both sides: live rows "
+        f"{live_rows}, median {med_l:.4f} (IQR {iqr(live):.4f}) against the table's {med_t:.4f}; |difference| "
+        f"{abs(med_l - med_t):.4f} {'<' if abs(med_l - med_t) < spread else '>='} {spread:.4f}")
+
+
 def per_trial(table: Table, work: Path, out: Out) -> None:
     """Trial by trial: each live trial of a table row (final validation value, a fresh seed) against the
     table's recorded seeds of the same row. Replay itself is exact (`replay_fidelity.py`: the same seed gives
@@ -332,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             "table's clock counts only training CPU seconds)")
         out()
         ok = compare(table_tests, live_tests, out, table_seed_tests)
+        if args.live_candidates != "continuous":
+            rows_chosen(table, table_tests, work, args.runs, out)
         per_trial(table, work, out)
     except HpoError as exc:
         print(f"live_vs_table: {exc}", file=sys.stderr)
