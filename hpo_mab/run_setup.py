@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from hpo_mab.errors import HpoError
+from hpo_mab.settings import Settings, describe_run
 from hpo_mab.termination import parse_duration
 
 
-def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, Any, Path]:
+def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, Settings, Path]:
     """The run's problem (schedule applied), Settings and OUTDIR; nothing is written."""
-    from hpo_mab.settings import describe_run
-
     problem = make_problem(args, options)
     outdir = Path(options["outdir"] or "results/" + describe_run(problem.name, options["mode"], options["spec"],
                                                                  options["exp_crt"]).replace(" ", "-")
@@ -34,10 +33,8 @@ def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, A
     return problem, make_settings(args, options, problem), outdir
 
 
-def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: Any):
+def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: Any) -> Settings:
     """The experiment's Settings from checked options."""
-    from hpo_mab.settings import Settings
-
     budget = None if options["exp_time"] is None else parse_duration(options["exp_time"])
     live = getattr(problem, "live", False)
     train = live and options["script"] is None
