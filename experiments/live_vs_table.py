@@ -108,10 +108,8 @@ def partial_line(table: Table) -> str:
 
 
 def settings_of(args: argparse.Namespace, name: str, budget: float, live: bool, epochs: int,
-                candidates: str = "continuous") -> Settings:
-    extra: dict[str, Any] = {"train": True, "epochs": epochs} if live else {}
-    if live and candidates == "table":
-        extra["candidates"] = "table"  # as hpo-runner records it
+                candidates: str | None = None) -> Settings:
+    extra: dict[str, Any] = {"train": True, "epochs": epochs, "candidates": candidates} if live else {}
     return Settings(config_name=name, num_runs=args.runs, mode=args.mode, spec=args.spec, budget=budget,
                     seed=args.seed, arms=[tuple(a) for a in DEFAULT_ARMS] if args.mode == "DIV" else None, **extra)
 
@@ -185,7 +183,7 @@ def run_live_side(table: Table, args: argparse.Namespace, budget: float, work: P
                            threads=1)
     problem = with_candidates(problem, args.live_candidates, table_dir(args))  # as hpo-runner --candidates
     settings = settings_of(args, args.task, budget, live=True, epochs=table.n_epochs,
-                           candidates=problem.meta["candidates"])
+                           candidates=problem.candidates_setting)  # as hpo-runner records it
     cpu: dict[int, float] = {}
     mark = [time.process_time()]
     ran: set[int] = set()

@@ -15,21 +15,27 @@ from hpo_mab.termination import parse_duration
 
 def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, Settings, Path]:
     """The run's problem (schedule applied), Settings and OUTDIR; nothing is written."""
+    from hpo_mab.schedulers import setup
+
     problem = make_problem(args, options)
     outdir = Path(options["outdir"] or "results/" + describe_run(problem.name, options["mode"], options["spec"],
                                                                  options["exp_crt"]).replace(" ", "-")
                   + f"-seed{options['seed']}")
-    if problem.live and options["script"] is None:
+    if args.resume and options["auto_config"] and problem.live:
+        setup.restore_probe(problem, outdir)  # plan as the run did, not with a new probe's figures
+    if options["hpo_config"]:
+        problem = setup.apply_otx_config(options["hpo_config"], options, problem)  # its space replaces a task's
+    if problem.live and options["script"] is None:  # after the space is final: a replaced one has no table
         from hpo_mab.backends.problem import with_candidates
 
         choice = options["candidates"] or (saved_setting(outdir, "candidates", "continuous") if args.resume
                                            else None) or "auto"
         problem = with_candidates(problem, choice, args.surrogates_dir)
-    if args.resume and options["auto_config"] and problem.live:
-        from hpo_mab.schedulers.setup import restore_probe
-
-        restore_probe(problem, outdir)  # plan as the run did, not with a new probe's figures
-    problem = prepare_schedule(options, problem, args.conf or "arms.json")
+    if options["auto_config"]:
+        budget = parse_duration(options["exp_time"]) if options["exp_time"] is not None else problem.default_budget_s
+        print(setup.auto_config(options, problem, budget))
+    options["early_stopping"] = setup.check_early_stopping(options["early_stopping"], problem.metric,
+                                                           args.conf or "arms.json")
     return problem, make_settings(args, options, problem), outdir
 
 
@@ -50,22 +56,7 @@ def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: An
                     model_data=options["model_data"], early_stopping=options["early_stopping"],
                     fit_budget=options["fit_budget"],
                     probe=problem.meta.get("probe") if live and options["auto_config"] else None,
-                    # absent means continuous, as in live experiments from before --candidates
-                    candidates="table" if train and problem.meta.get("candidates") == "table" else None)
-
-
-def prepare_schedule(options: dict[str, Any], problem: Any, conf: str) -> Any:
-    """--hpo-config, --auto-config and `early_stopping`, which need the problem; the problem (the OTX file's
-    space replaces a live task's)."""
-    from hpo_mab.schedulers import setup
-
-    if options["hpo_config"]:
-        problem = setup.apply_otx_config(options["hpo_config"], options, problem)
-    if options["auto_config"]:
-        budget = parse_duration(options["exp_time"]) if options["exp_time"] is not None else problem.default_budget_s
-        print(setup.auto_config(options, problem, budget))
-    options["early_stopping"] = setup.check_early_stopping(options["early_stopping"], problem.metric, conf)
-    return problem
+                    candidates=problem.candidates_setting if train else None)
 
 
 def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:

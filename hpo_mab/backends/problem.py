@@ -36,10 +36,20 @@ class Problem:
     rows: Any = None
 
     @property
+    def row_source(self) -> Any:
+        """The table whose rows the arms pick from: replayed (`table`) or trained for real (`rows`); else None."""
+        return self.table if self.table is not None else self.rows
+
+    @property
     def n_rows(self) -> int | None:
-        """How many configurations the arms can pick from: the table's rows (replayed or trained), else None."""
-        source = self.table if self.table is not None else self.rows
-        return None if source is None else source.n_rows
+        """How many configurations the arms can pick from (None off tables)."""
+        return None if self.row_source is None else self.row_source.n_rows
+
+    @property
+    def candidates_setting(self) -> str | None:
+        """What Settings.candidates records: "table" when a live problem trains a table's rows, else None
+        (absent means the whole space, as in live experiments from before --candidates)."""
+        return "table" if self.rows is not None else None
 
     @property
     def oracle(self) -> Callable[[int], float] | None:
@@ -64,7 +74,7 @@ class Problem:
 
     def nominee_of(self, record: dict[str, Any]) -> Nominee:
         """The nominee a journal record evaluated (its row on a table, its configuration otherwise)."""
-        source = self.table if self.table is not None else self.rows
+        source = self.row_source
         if source is not None and record.get("row") is not None:
             row = record["row"]
             return Nominee(source.encoded[row], source.config(row), row)
@@ -132,7 +142,7 @@ def with_candidates(problem: Problem, choice: str, directory: Any) -> Problem:
         if partial:
             raise HpoError(f"--candidates table: {path} is a partial table (a build in progress); wait for the "
                            "build or use --candidates continuous")
-        raise HpoError(f"--candidates table: {path}'s search space ({table.space}) is not the task's "
+        raise HpoError(f"--candidates table: {path}'s search space ({table.space}) is not this run's "
                        f"({problem.space}); use --candidates continuous")
     return replace(problem, rows=table, meta={**problem.meta, "candidates": "table"},
                    make_candidates=lambda: TableCandidates(table.space, table.encoded, table.config))

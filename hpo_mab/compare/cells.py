@@ -98,7 +98,7 @@ def settings_of(cell: Cell, problem: Any, max_trials: int | None = None, budget:
                     max_trials=cell.max_trials if max_trials is None else max_trials, seed=cell.seed, arms=arms,
                     strategy_options=m.strategy_options, arm_options=m.arm_options, train=problem.live,
                     epochs=problem.meta.get("epochs") if problem.live else None,
-                    candidates="table" if problem.meta.get("candidates") == "table" else None, **extra)
+                    candidates=problem.candidates_setting, **extra)
 
 
 def plan_cell(cell: Cell) -> None:

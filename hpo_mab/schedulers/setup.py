@@ -41,11 +41,7 @@ def apply_otx_config(path: str, options: dict[str, Any], problem: Any) -> Any:
     if options["exp_time"] is None and config.expected_time_ratio is not None:
         options["exp_time"] = config.budget_s(full_trial_seconds(problem))
     if problem.live:
-        if options.get("candidates") == "table":
-            raise HpoError(f"{path}: its hp_space replaces the task's search space, whose table rows --candidates "
-                           "table would pick from; use --candidates continuous (or auto)")
-        problem = replace(problem, space=config.space, make_candidates=continuous_candidates(config.space),
-                          rows=None, meta={**problem.meta, "candidates": "continuous"})
+        problem = replace(problem, space=config.space, make_candidates=continuous_candidates(config.space))
     return problem
 
 
