@@ -44,6 +44,32 @@ def test_datasets_dir_option_environment_and_errors(tmp_path, monkeypatch):
         get_task("kin8nm-mlp").data(tmp_path)
 
 
+def _kin8nm_like(root, train_lines):
+    """A kin8nm-shaped folder (8 inputs, the target, no header) made from sklearn's diabetes data."""
+    d = load_diabetes_split()
+    folder = root / "kin8nm"
+    folder.mkdir(parents=True)
+    for name, x, y in (("train", d.x_train, d.y_train), ("validation", d.x_val, d.y_val), ("test", d.x_test, d.y_test)):
+        lines = [",".join(f"{v:.6g}" for v in (*row[:8], target)) for row, target in zip(x, y)]
+        if name == "train":
+            lines[2:2] = train_lines
+        (folder / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("bad", ["nan,1,1,1,1,1,1,1,1", "1,1,,1,1,1,1,1,1", "1,1,1,1,1,1,1,1,inf"])
+def test_a_dataset_with_a_missing_or_non_finite_value_is_one_error_naming_the_line(tmp_path, bad):
+    root = _kin8nm_like(tmp_path, [bad])
+    with pytest.raises(HpoError, match=r"kin8nm/train\.csv: line 3 holds an empty or non-finite value") as info:
+        load_kin8nm.__wrapped__(root)
+    assert "\n" not in str(info.value)
+
+
+def test_a_finite_kin8nm_like_folder_loads(tmp_path):
+    d = load_kin8nm.__wrapped__(_kin8nm_like(tmp_path, []))
+    assert d.sizes == (265, 89, 88) and d.x_train.shape[1] == 8
+
+
 def test_diabetes_split_is_fixed_and_disjoint():
     d = load_diabetes_split()
     assert d.sizes == (265, 89, 88) and d.x_train.shape[1] == 10

@@ -10,6 +10,13 @@ import pandas as pd
 from hpo_mab.journal import read_journal
 
 
+def _curve_text(curve: object) -> str:
+    """A journaled curve as space-separated numbers; an epoch that was not finite (null) reads nan."""
+    if not isinstance(curve, list):
+        return ""
+    return " ".join("nan" if v is None else f"{v:.6g}" for v in curve)
+
+
 def trials_frame(journal_path: str | Path) -> pd.DataFrame:
     """One row per trial; configuration values spread into `cfg.<name>` columns."""
     records = read_journal(journal_path)
@@ -17,7 +24,7 @@ def trials_frame(journal_path: str | Path) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.DataFrame.from_records(records)
     configs = pd.DataFrame.from_records(frame.pop("config").tolist()).add_prefix("cfg.")
-    frame["curve"] = frame["curve"].map(lambda c: " ".join(f"{v:.6g}" for v in c))
+    frame["curve"] = frame["curve"].map(_curve_text) if "curve" in frame else ""
     frame["info"] = frame["info"].map(lambda i: "" if not i else str(i))
     return pd.concat([frame, configs], axis=1)
 

@@ -46,9 +46,15 @@ def _read_csv(path: Path, header: bool) -> np.ndarray:
 
     try:
         frame = pd.read_csv(path, header=0 if header else None)
-        return frame.to_numpy(dtype=np.float32)
+        values = frame.to_numpy(dtype=np.float32)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise HpoError(f"{path}: not a numeric CSV file ({type(exc).__name__}: {str(exc)[:200]})")
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1)) if values.ndim == 2 else []
+    if len(bad):
+        line = int(bad[0]) + 1 + int(header)
+        raise HpoError(f"{path}: line {line} holds an empty or non-finite value ({len(bad)} such row(s)); "
+                       "expected a number in every column")
+    return values
 
 
 def split_60_20_20(x: np.ndarray, y: np.ndarray, split_seed: int, meta: dict[str, Any],
