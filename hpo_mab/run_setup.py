@@ -67,14 +67,17 @@ def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
     if options["script"] is not None:
         return _script_problem(args, options)
     if options["train"] and options["workers"] is not None:
-        from hpo_mab.backends.remote import find_token, remote_problem
+        from hpo_mab.backends.remote import find_token, probe_nodes, remote_problem
         from hpo_mab.tasks import get_task
 
         timeout = 600.0 if options["worker_timeout"] is None else parse_duration(options["worker_timeout"])
         if timeout <= 0:
             raise HpoError(f"worker_timeout must be a positive duration, but got {options['worker_timeout']!r}")
-        return remote_problem(get_task(args.config_name), options["workers"], find_token(options["credential"]),
-                              options["epochs"], options["device"], timeout)
+        token = find_token(options["credential"])
+        problem = remote_problem(get_task(args.config_name), options["workers"], token, options["epochs"],
+                                 options["device"], timeout)
+        probe_nodes(problem.meta["workers"], token, min(10.0, timeout))
+        return problem
     if options["train"]:
         from hpo_mab.backends.train import task_problem
         from hpo_mab.tasks import get_task

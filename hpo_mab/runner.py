@@ -319,13 +319,19 @@ def execute(plan: Plan, on_trial: Callable[[Trial, float], None] | None = None,
     for name in OUTPUTS if plan.overwrite else () if plan.resume else ("runs.jsonl",):
         (outdir / name).unlink(missing_ok=True)
     drop_torn_tail(outdir / "runs.jsonl")
+    if plan.resume:  # keep the runs that stay finished; a run replayed again writes its line anew
+        write_atomically(outdir / "runs.jsonl", "".join(json.dumps(asdict(plan.finished[run]), default=str) + "\n"
+                                                        for run in sorted(plan.finished)))
     write_atomically(outdir / "experiment.json", json.dumps(plan.record, indent=1) + "\n")
     path = outdir / "journal.jsonl"
     journal = Journal(path)
     summaries = []
     try:
         with open(outdir / "runs.jsonl", "a") as ends:
-            for run, seq in enumerate(np.random.SeedSequence(plan.settings.seed).spawn(plan.settings.num_runs)):
+            for run in range(plan.settings.num_runs):
+                # the run-th child of SeedSequence(seed).spawn(num_runs), made when needed: spawning every
+                # run's up front held them all in memory (NUM_RUNS 10**14 grew by 80 MB/s and ran nothing)
+                seq = np.random.SeedSequence(plan.settings.seed, spawn_key=(run,))
                 summary = plan.finished.get(run)
                 if summary is None:
                     summary = run_one(run, seq, plan.problem, plan.settings, plan.term, journal,

@@ -218,6 +218,30 @@ def test_resume_of_a_finished_experiment_uses_saved_run_summaries(exp, capsys):
     assert len((out / "runs.jsonl").read_bytes().splitlines()) == 2
 
 
+def test_resume_of_a_lost_journal_runs_again_without_duplicate_run_lines(exp, capsys):
+    """An emptied journal beside a full runs.jsonl: both runs are replayed, each summarised once."""
+    root, out, base = exp
+    def trials():
+        return [{k: v for k, v in json.loads(x).items() if k != "proposal_seconds"}
+                for x in (out / "journal.jsonl").read_bytes().splitlines()]
+
+    journal = trials()
+    (out / "journal.jsonl").write_bytes(b"")
+    assert main([str(a) for a in base + ["--resume"]]) == 0
+    assert trials() == journal  # the same seed re-derives the same trials
+    runs = [json.loads(line)["run"] for line in (out / "runs.jsonl").read_bytes().splitlines()]
+    assert runs == [0, 1]
+
+
+def test_runs_are_seeded_as_their_spawned_children():
+    """The runner makes run i's SeedSequence when it starts it; it is the i-th child of spawn(NUM_RUNS)."""
+    import numpy as np
+
+    for i, child in enumerate(np.random.SeedSequence(11).spawn(4)):
+        lazy = np.random.SeedSequence(11, spawn_key=(i,))
+        assert list(lazy.generate_state(4)) == list(child.generate_state(4))
+
+
 def test_resume_with_more_runs_finishes_them(exp, capsys):
     root, out, base = exp
     args = list(base)

@@ -140,8 +140,8 @@ def test_run_through_the_node_with_the_credential(node, tmp_path, monkeypatch, c
     (tmp_path / "rc" / "remote.yaml").write_text("credential: not-the-s3cret\n")
     assert main(argv[:-3] + ["-o", str(tmp_path / "o2"), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "no train node takes a trial" in err and "401" in err
-    assert "not-the-s3cret" not in err
+    assert len(err.strip().splitlines()) == 1 and "no train node answers" in err and "401" in err
+    assert "not-the-s3cret" not in err and not (tmp_path / "o2").exists()
 
 
 def test_run_needs_a_secret_and_train(node, monkeypatch, capsys, tmp_path):
@@ -153,9 +153,16 @@ def test_run_needs_a_secret_and_train(node, monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3 and "HPO_MAB_TOKEN" in err[0] and "-w applies to real training" in err[1]
     assert "-w must be a train node's URL" in err[2] and not (tmp_path / "o").exists()
+    for url in ("http://127.0.0.1:99999", "http://:6100"):
+        assert main(["diabetes-mlp", "1", "--train", "-w", url, "-o", str(tmp_path / "o")]) == 2
+        assert "-w must be a train node's URL" in capsys.readouterr().err
+    (tmp_path / "none.yaml").write_text("workers: []\n")
+    assert main(["diabetes-mlp", "1", "--train", "-rc", str(tmp_path), "-c", "none.yaml",
+                 "-o", str(tmp_path / "o")]) == 2
+    assert "needs at least one train node's URL" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
-def test_node_killed_mid_trial_fails_it_and_the_run_goes_on(node, tmp_path, monkeypatch, capsys):
+def test_node_killed_mid_trial_fails_it_and_the_run_goes_on(node, tmp_path, monkeypatch, capsys, caplog):
     monkeypatch.setenv("HPO_MAB_TOKEN", TOKEN)
     proc, doomed = start_node()
 
@@ -181,11 +188,18 @@ def test_node_killed_mid_trial_fails_it_and_the_run_goes_on(node, tmp_path, monk
     assert records[0]["info"]["node"] == doomed
     assert all(r["state"] != "failed" and r["info"]["node"] == node for r in records[1:])
     capsys.readouterr()
-    # no node answers: the run stops with one line
+    # no node answers: the run stops with one line before OUTDIR is touched, even with --overwrite
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert main(["diabetes-mlp", "1", "--train", "-w", doomed, "--max-trials", "2", "--epochs", "3",
-                 "-o", str(tmp_path / "o2"), "--no-progress"]) == 2
+                 "-o", str(out), "--overwrite", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no train node takes a trial" in err[0] and doomed in err[0]
+    assert len(err) == 1 and "no train node answers" in err[0] and doomed in err[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # one node of two answers: a warning names the other, and the run goes on
+    assert main(["diabetes-mlp", "1", "--train", "-w", doomed, "-w", node, "--max-trials", "1", "--epochs", "2",
+                 "-o", str(tmp_path / "o3"), "--no-progress"]) == 0
+    assert any(r.levelname == "WARNING" and f"train node {doomed}: no answer" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_a_silent_node_fails_the_trial_after_worker_timeout(tmp_path, monkeypatch, capsys):

@@ -12,6 +12,7 @@ no node takes a trial the run stops with one line (HpoError).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -22,6 +23,7 @@ from typing import Any
 from hpo_mab.backends.base import Decision, Outcome, Report, WallClock
 from hpo_mab.errors import HpoError
 
+log = logging.getLogger(__name__)
 TOKEN_ENV = "HPO_MAB_TOKEN"
 POLL_S = 0.2
 GRACE_S = 2.0  # seconds a node may fail to answer a poll before its trial fails
@@ -38,12 +40,38 @@ class NodeError(Exception):
 
 def check_urls(urls: Any) -> list[str]:
     """-w values: http(s)://host:port, trailing slashes dropped."""
+    from urllib.parse import urlsplit
+
+    if not urls:
+        raise HpoError("-w (run configuration 'workers') needs at least one train node's URL such as "
+                       "http://host:6100, but got none")
     out = []
     for url in urls:
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url.split("//", 1)[1]) < 1:
-            raise HpoError(f"-w must be a train node's URL such as http://host:6100, but got {url!r}")
+        try:
+            parts = urlsplit(url) if isinstance(url, str) else None
+            valid = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+            valid = valid and (parts.port is None or parts.port > 0)  # .port raises on one out of range
+        except ValueError:
+            valid = False
+        if not valid:
+            raise HpoError(f"-w must be a train node's URL such as http://host:6100, but got {str(url)[:200]!r}")
         out.append(url.rstrip("/"))
     return out
+
+
+def probe_nodes(urls: list[str], token: str, timeout: float = 10.0) -> None:
+    """Before a run writes anything: every node is asked for /health with the token; one that answers is
+    enough (the others get a warning, and the run skips them while they refuse), none is one error line."""
+    refusals = []
+    for url in urls:
+        try:
+            Client(url, token, timeout).call("GET", "/health")
+        except NodeError as exc:
+            refusals.append(f"{url}: {exc}")
+    if len(refusals) == len(urls):
+        raise HpoError("no train node answers (" + "; ".join(refusals) + "); OUTDIR was not touched")
+    for refusal in refusals:
+        log.warning("train node %s", refusal)
 
 
 def find_token(credential: Any) -> str:
