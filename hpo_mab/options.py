@@ -58,7 +58,7 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
         raise HpoError(f"{path}: cannot read the run configuration ({type(exc).__name__}: {exc})")
     except (ValueError, yaml.YAMLError, RecursionError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise HpoError(f"{path}: not valid {kind}: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
+        raise HpoError(f"{path}: not valid {kind}: {syntax_error_text(exc)}")
     if doc is None:
         return {}
     if not isinstance(doc, dict):
@@ -71,23 +71,43 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
     return doc
 
 
+def syntax_error_text(exc: BaseException) -> str:
+    """A JSON or YAML parse error in one line, with its line and column where the parser gives them."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
+        return f"{exc.problem or exc.context} (line {mark.line + 1}, column {mark.column + 1})"
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A value for an error line: its repr, cut to `limit` characters (reprlib keeps a huge or deeply
+    aliased YAML value from being expanded whole: a 600-byte alias bomb reached 11 GB with repr)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 3, 8, 8, limit, limit
+    text = short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_arms(items: Any, where: str) -> list[tuple[str, str | None]]:
     """The DIV portfolio: a list of {model, acq_func} entries (model names as in `ARMS`, e.g. GP-HLE)."""
     from hpo_mab.arms import make_arm
 
     if not isinstance(items, list) or not items:
-        raise HpoError(f"{where}: 'arms' must be a non-empty list of {{model, acq_func}} entries, but got {items!r}")
+        raise HpoError(f"{where}: 'arms' must be a non-empty list of {{model, acq_func}} entries, "
+                       f"but got {shown(items)}")
     arms = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "model" not in item:
-            raise HpoError(f"{where}: arms[{i}] must be a mapping with a 'model' key, but got {item!r}")
+            raise HpoError(f"{where}: arms[{i}] must be a mapping with a 'model' key, but got {shown(item)}")
         unknown = sorted(map(str, set(item) - {"model", "acq_func"}))
         if unknown:
             raise HpoError(f"{where}: arms[{i}]: unknown key(s) {unknown}; expected 'model' and, for GP/RF models, "
                            "'acq_func' (a transformed arm is a model name such as GP-HLE)")
         model, acq = item["model"], item.get("acq_func")
         if not isinstance(model, str) or not (acq is None or isinstance(acq, str)):
-            raise HpoError(f"{where}: arms[{i}]: model and acq_func must be names, but got {item!r}")
+            raise HpoError(f"{where}: arms[{i}]: model and acq_func must be names, but got {shown(item)}")
         model = model.upper()
         try:
             make_arm(model, None if acq is None else str(acq))  # the registry's own rules and messages
@@ -104,6 +124,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "datasets": (str,), "script": (dict,), "workers": (list,), "credential": (str,),
     "worker_timeout": (int, float, str), "scheduler": (str,), "scheduler_options": (dict,), "model_data": (str,),
     "hpo_config": (str,), "auto_config": (bool,), "early_stopping": (list,), "candidates": (str,),
+    "fit_budget": (bool,),
 }
 
 
@@ -116,8 +137,8 @@ def _check_types(options: dict[str, Any], conf: str) -> None:
         bad_bool = isinstance(value, bool) and bool not in types
         if bad_bool or not isinstance(value, types):
             names = " or ".join("a mapping" if t is dict else t.__name__ for t in types)
-            shown = "a value of another type" if key == "credential" else repr(value)  # a secret is never echoed
-            raise HpoError(f"{conf}: option '{key}' must be {names}, but got {shown}")
+            given = "a value of another type" if key == "credential" else shown(value)  # a secret is never echoed
+            raise HpoError(f"{conf}: option '{key}' must be {names}, but got {given}")
 
 
 def _names_script(args: argparse.Namespace) -> bool:
@@ -140,10 +161,23 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
     options = dict(DEFAULTS)
     options["arms"] = parse_arms([{"model": m, **({"acq_func": a} if a else {})} for m, a in DEFAULT_ARMS],
                                  "default arms")
-    options.update(load_run_conf(directory, conf, args.conf is not None))
-    options.update({k: v for k, v in vars(args).items() if k in DEFAULTS})
+    from_file = load_run_conf(directory, conf, args.conf is not None)
+    options.update(from_file)
+    given = {k: v for k, v in vars(args).items() if k in DEFAULTS}
+    options.update(given)
     where = str(Path(directory) / conf)
     _check_types(options, where)
+
+    def name(key: str, flag: str) -> str:
+        """The option as the user gave it: its flag, or the run configuration's key."""
+        return f"{where}: '{key}'" if key in from_file and key not in given else flag
+
+    for key, flag in (("exp_time", "-et"), ("worker_timeout", "worker_timeout")):
+        if options[key] is not None:
+            try:
+                parse_duration(options[key])
+            except HpoError as exc:
+                raise HpoError(f"{name(key, flag)}: {exc}") from None
     options["mode"] = str(options["mode"]).upper()
     if options["mode"] not in MODES:
         raise HpoError(f"unknown mode {options['mode']!r}; expected one of {', '.join(MODES)}")
@@ -160,11 +194,11 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
         raise HpoError("-e GOAL needs a goal: give -eg VALUE (in the metric's own units)")
     goal = options["exp_goal"]
     if goal is not None and not math.isfinite(goal):
-        raise HpoError(f"-eg must be a finite number in the metric's units, but got {goal!r}")
+        raise HpoError(f"{name('exp_goal', '-eg')} must be a finite number in the metric's units, but got {goal!r}")
     if options["seed"] < 0:
-        raise HpoError(f"--seed must be a non-negative integer, but got {options['seed']}")
+        raise HpoError(f"{name('seed', '--seed')} must be a non-negative integer, but got {options['seed']}")
     if options["epochs"] is not None and options["epochs"] < 1:
-        raise HpoError(f"--epochs must be at least 1, but got {options['epochs']}")
+        raise HpoError(f"{name('epochs', '--epochs')} must be at least 1, but got {options['epochs']}")
     if options["workers"] is not None and options["datasets"] is not None:
         raise HpoError("--datasets applies to local training; a train node reads its own (hpo-runner serve "
                        "--datasets)")
@@ -176,19 +210,21 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
             if options[key] is not None and not (key == "candidates" and options["script"] is not None):
                 flag = "-w" if key == "workers" else f"--{key}"
                 raise HpoError(f"{flag} applies to real training; add --train (tables replay recorded curves)")
-    if options["candidates"] is not None and options["candidates"] not in CANDIDATE_CHOICES:
-        raise HpoError(f"--candidates must be one of {', '.join(CANDIDATE_CHOICES)}, but got "
-                       f"{options['candidates']!r}")
+    if options["candidates"] is not None:
+        options["candidates"] = options["candidates"].lower()  # like -m, -s and -e, in any case
+        if options["candidates"] not in CANDIDATE_CHOICES:
+            raise HpoError(f"{name('candidates', '--candidates')} must be one of {', '.join(CANDIDATE_CHOICES)}, "
+                           f"but got {shown(options['candidates'])}")
     if options["max_trials"] is not None and options["max_trials"] < 1:
-        raise HpoError(f"--max-trials must be at least 1, but got {options['max_trials']}")
+        raise HpoError(f"{name('max_trials', '--max-trials')} must be at least 1, but got {options['max_trials']}")
     if options["outdir"] is not None and not options["outdir"].strip():
-        raise HpoError("-o/--outdir must name a directory, but got an empty string")
+        raise HpoError(f"{name('outdir', '-o/--outdir')} must name a directory, but got an empty string")
     if options["log_level"] not in LOG_LEVELS:
         raise HpoError(f"unknown log level {options['log_level']!r}; expected one of {', '.join(LOG_LEVELS)}")
     if options["mode"] == "DIV" and options["spec"] not in STRATEGY_NAMES:
         raise HpoError(f"unknown strategy {options['spec']!r} for -m DIV; expected one of {', '.join(STRATEGY_NAMES)} "
                        "(EI, PI and UCB are acquisitions of -m GP and -m RF)")
-    _scheduler_options(options, args, where)
+    _scheduler_options(options, args, where, name("model_data", "--model-data"))
     options["strategy_options"] = check_strategy_options(options["strategy_options"], options["mode"],
                                                          options["spec"], where)
     if options["arm_options"] is not None:
@@ -201,7 +237,7 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
     return options
 
 
-def _scheduler_options(options: dict[str, Any], args: argparse.Namespace, where: str) -> None:
+def _scheduler_options(options: dict[str, Any], args: argparse.Namespace, where: str, model_data_name: str) -> None:
     """--scheduler and its options: the flags join (and override) the run configuration's `scheduler_options`."""
     flags = {k: getattr(args, k) for k in ("max_resource", "min_resource", "eta") if hasattr(args, k)}
     if options["scheduler"] is None and not options["hpo_config"] and not options["auto_config"]:
@@ -227,7 +263,7 @@ def _scheduler_options(options: dict[str, Any], args: argparse.Namespace, where:
     options["scheduler_options"] = merged or None
     model_data = options["model_data"]
     if model_data is not None and model_data not in MODEL_DATA:
-        raise HpoError(f"--model-data must be one of {', '.join(MODEL_DATA)}, but got {model_data!r}")
+        raise HpoError(f"{model_data_name} must be one of {', '.join(MODEL_DATA)}, but got {shown(model_data)}")
     required = getattr(SCHEDULERS[name], "model_data", None)
     if required is not None and model_data not in (None, required):
         raise HpoError(f"scheduler {name} models the {required} data (that is what makes it {name}); drop "
@@ -239,7 +275,7 @@ def check_strategy_options(value: Any, mode: str, strategy: str | None, where: s
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise HpoError(f"{where}: strategy_options must be a mapping (e.g. {{eta: 0.5}}), but got {value!r}")
+        raise HpoError(f"{where}: strategy_options must be a mapping (e.g. {{eta: 0.5}}), but got {shown(value)}")
     if value and mode != "DIV":
         raise HpoError(f"{where}: strategy_options apply to -m DIV (a strategy over arms), not -m {mode}")
     for key, v in value.items():
@@ -250,11 +286,14 @@ def check_strategy_options(value: Any, mode: str, strategy: str | None, where: s
                            + (f"one of {known}" if known else "none (it takes no options)"))
         number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         if rule == "duration":
-            parse_duration(v)
+            try:
+                parse_duration(v)
+            except HpoError as exc:
+                raise HpoError(f"{where}: strategy_options.{key}: {exc}") from None
         elif rule == "count" and not (number and v >= 1 and v == int(v)):
-            raise HpoError(f"{where}: strategy_options.{key} must be a whole number >= 1, but got {v!r}")
+            raise HpoError(f"{where}: strategy_options.{key} must be a whole number >= 1, but got {shown(v)}")
         elif rule == "fraction" and not (number and 0 < v <= 1):
-            raise HpoError(f"{where}: strategy_options.{key} must be a number in (0, 1], but got {v!r}")
+            raise HpoError(f"{where}: strategy_options.{key} must be a number in (0, 1], but got {shown(v)}")
         elif rule == "positive" and not (number and v > 0):
-            raise HpoError(f"{where}: strategy_options.{key} must be a positive finite number, but got {v!r}")
+            raise HpoError(f"{where}: strategy_options.{key} must be a positive finite number, but got {shown(v)}")
     return dict(value)

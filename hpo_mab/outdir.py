@@ -31,6 +31,10 @@ def check_outdir(outdir: str | Path, option: str = "-o") -> Path:
         raise HpoError(f"{option} {outdir}: cannot create a directory in {parent} (no write permission)")
     if path.exists() and not os.access(path, os.W_OK | os.X_OK):
         raise HpoError(f"{option} {outdir}: the directory is not writable")
+    for name in OUTPUTS:
+        if (path / name).exists() and not (path / name).is_file():
+            raise HpoError(f"{option} {outdir}: {name} there is not a file, so the run cannot write it; "
+                           "move it away or use another -o")
     return path
 
 

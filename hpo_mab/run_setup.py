@@ -71,8 +71,6 @@ def make_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
         from hpo_mab.tasks import get_task
 
         timeout = 600.0 if options["worker_timeout"] is None else parse_duration(options["worker_timeout"])
-        if timeout <= 0:
-            raise HpoError(f"worker_timeout must be a positive duration, but got {options['worker_timeout']!r}")
         token = find_token(options["credential"])
         problem = remote_problem(get_task(args.config_name), options["workers"], token, options["epochs"],
                                  options["device"], timeout)
@@ -117,6 +115,7 @@ def _script_problem(args: argparse.Namespace, options: dict[str, Any]) -> Any:
     if path is None:
         raise HpoError(f"-hc {args.hp_conf}: no search space {args.config_name}.json or .yaml there")
     space = load_space(path)
-    spec = parse_script(options["script"], space.names, "script run configuration")
+    conf = Path(args.run_conf if args.run_conf is not None else "run_conf") / (args.conf or "arms.json")
+    spec = parse_script(options["script"], space.names, str(conf))
     options["script"] = {**options["script"], "space": str(path)}
     return script_problem(args.config_name, space, spec)

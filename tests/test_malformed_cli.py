@@ -80,6 +80,18 @@ def test_bad_run_options_leave_the_experiment_untouched(exp, capsys, extra, mess
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("name", ["journal.jsonl", "runs.jsonl", "summary.json", "trials.csv", "convergence.png"])
+@pytest.mark.parametrize("how", ["--resume", "--overwrite"])
+def test_an_output_that_is_a_directory_is_refused_before_anything_is_written(exp, capsys, name, how):
+    root, out, base = exp
+    (out / name).unlink()
+    (out / name).mkdir()
+    (out / name / "keep").write_text("x")
+    before = snapshot(out)
+    refused(capsys, base + [how], f"{name} there is not a file")
+    assert snapshot(out) == before
+
+
 def test_resume_with_fewer_runs_is_refused(exp, capsys):
     root, out, base = exp
     before = snapshot(out)
@@ -95,9 +107,15 @@ def test_resume_with_fewer_runs_is_refused(exp, capsys):
     ("strategy_options: {colour: 1}\n", "has no option 'colour'"),
     ("strategy_options: {gamma: 0.1}\n", "has no option 'gamma'"),
     ("strategy_options: [1, 2]\n", "option 'strategy_options' must be a mapping"),
-    ("seed: -1\n", "--seed must be a non-negative integer"),
+    ("seed: -1\n", "bad.yaml: 'seed' must be a non-negative integer"),
+    ("exp_time: -5\n", "bad.yaml: 'exp_time': bad duration -5"),
+    ("worker_timeout: 0\n", "bad.yaml: 'worker_timeout': bad duration 0"),
+    ("fit_budget: 'no'\n", "option 'fit_budget' must be bool"),
+    ("mode: &a [&b [1, 2], *b, *b, *b]\nspec: &c [*a, *a, *a, *a]\nexp_crt: [*c, *c, *c, *c]\n",
+     "option 'exp_crt' must be str, but got [["),
+    ("mode: [DIV,\n  x: 1\n", "(line 3, column 1)"),
     ("seed: true\n", "option 'seed' must be int"),
-    ("exp_goal: .nan\nexp_crt: GOAL\n", "-eg must be a finite number"),
+    ("exp_goal: .nan\nexp_crt: GOAL\n", "bad.yaml: 'exp_goal' must be a finite number"),
     ("arms: [{model: GP, acq_func: XYZ}]\n", "arms[0]"),
     ("arms: []\n", "'arms' must be a non-empty list"),
     ("- 1\n- 2\n", "expected a mapping of options"),
@@ -110,8 +128,16 @@ def test_bad_run_configurations_leave_the_experiment_untouched(exp, capsys, conf
     before = snapshot(out)
     args = _swap(base, "-m", "DIV") + ["--overwrite", "-s", "HEDGE", "-rc", root / "rc", "-c", "bad.yaml"]
     line = refused(capsys, args, message)
-    assert "bad.yaml" in line or "--seed" in line or "-eg" in line or "-o/" in line
+    assert "bad.yaml" in line and len(line) < 400
     assert snapshot(out) == before
+
+
+def test_a_bad_duration_in_strategy_options_names_the_file_and_key(exp, capsys):
+    root, out, base = exp
+    (root / "rc").mkdir()
+    (root / "rc" / "gt.yaml").write_text("strategy_options: {time_unit: -5}\n")
+    args = _swap(base, "-m", "DIV") + ["--overwrite", "-s", "GT", "-rc", root / "rc", "-c", "gt.yaml"]
+    refused(capsys, args, "gt.yaml: strategy_options.time_unit: bad duration -5")
 
 
 @pytest.mark.parametrize("make, message", [
