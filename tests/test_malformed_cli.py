@@ -170,6 +170,20 @@ def test_a_bad_journal_line_stops_resume_before_anything_is_written(exp, capsys,
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("edit", [lambda c: {**c, "lr": "zz"}, lambda c: {k: c[k] for k in list(c)[1:]},
+                                  lambda c: {**c, "extra": 1}])
+def test_a_journaled_configuration_that_is_not_its_rows_stops_resume(exp, capsys, edit):
+    root, out, base = exp
+    lines = (out / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    record = json.loads(lines[3])
+    record["config"] = edit(record["config"])
+    lines[3] = json.dumps(record).encode() + b"\n"
+    (out / "journal.jsonl").write_bytes(b"".join(lines))
+    before = snapshot(out)
+    refused(capsys, base + ["--resume"], "journal.jsonl: run 0 trial 3 has a configuration that is not row")
+    assert snapshot(out) == before
+
+
 @pytest.mark.parametrize("content, message", [
     ("", "not valid JSON"), ('{"config_name": "tiny", "num', "not valid JSON"), ("[1]", "expected a JSON object"),
 ])

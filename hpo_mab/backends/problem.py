@@ -88,6 +88,9 @@ class Problem:
             if row is None or row >= self.table.n_rows:
                 raise HpoError(f"{where} has row {row!r}, not a row of {self.table.name} "
                                f"(0 to {self.table.n_rows - 1})")
+            if record["config"] != self.table.config(row):  # trials.csv and the arms' models read it
+                raise HpoError(f"{where} has a configuration that is not row {row}'s of {self.table.name}; the "
+                               "journal was edited or comes from another table")
             return
         if self.rows is not None and record.get("row") is not None and not 0 <= record["row"] < self.rows.n_rows:
             raise HpoError(f"{where} has row {record['row']!r}, not a row of {self.rows.name} "
