@@ -14,3 +14,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise HpoError(f"{message} (see {self.prog} --help)")
+
+
+def syntax_error_text(exc: BaseException) -> str:
+    """A JSON or YAML parse error in one line, with its line and column where the parser gives them (a YAML
+    error's own text spreads them over several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return (str(exc).splitlines() or [type(exc).__name__])[0]

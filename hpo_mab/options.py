@@ -14,7 +14,7 @@ import yaml
 
 from hpo_mab.catalog import CANDIDATE_CHOICES, MODES, STRATEGY_NAMES
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
-from hpo_mab.errors import HpoError
+from hpo_mab.errors import HpoError, syntax_error_text
 from hpo_mab.termination import parse_duration
 
 DEFAULTS: dict[str, Any] = {
@@ -69,14 +69,6 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
     if "arms" in doc:
         doc["arms"] = parse_arms(doc["arms"], str(path))
     return doc
-
-
-def syntax_error_text(exc: BaseException) -> str:
-    """A JSON or YAML parse error in one line, with its line and column where the parser gives them."""
-    mark = getattr(exc, "problem_mark", None)
-    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
-        return f"{exc.problem or exc.context} (line {mark.line + 1}, column {mark.column + 1})"
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def shown(value: Any, limit: int = 120) -> str:

@@ -11,6 +11,7 @@ import pytest
 from malformed import refused, snapshot
 
 from hpo_mab.cli import main
+from hpo_mab.surrogates import load_table
 
 
 @pytest.fixture(scope="module")
@@ -298,6 +299,7 @@ def test_resume_warns_and_keeps_the_journal_where_a_proposal_re_derives_differen
     record = json.loads(lines[8])  # run 1, trial 2
     used = {json.loads(x)["row"] for x in lines[6:]}
     record["row"] = next(r for r in range(120) if r not in used)
+    record["config"] = json.loads(json.dumps(load_table(root / "tiny.npz").config(record["row"])))
     kept = lines[:8] + [json.dumps(record).encode() + b"\n"]
     journal.write_bytes(b"".join(kept))
     (out / "runs.jsonl").write_bytes((out / "runs.jsonl").read_bytes().splitlines(keepends=True)[0])

@@ -158,3 +158,15 @@ def test_malformed_files(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(HpoError, match="no such hpo_config file"):
         load_otx_config(tmp_path / "nope.yaml")
+
+
+def test_a_key_given_twice_is_refused_naming_it(tmp_path):
+    with pytest.raises(HpoError) as info:
+        load_otx_config(write(tmp_path, SEED_000 + "metric: loss\n"))
+    text = str(info.value)
+    assert "not valid YAML" in text and "key 'metric' appears more than once" in text and "\n" not in text
+
+
+def test_a_yaml_syntax_error_keeps_its_line_and_column(tmp_path):
+    with pytest.raises(HpoError, match=r"not valid YAML: .*\(line 3, column 1\)"):
+        load_otx_config(write(tmp_path, "hp_space: [a,\n  b: 1\n"))

@@ -5,7 +5,9 @@ The command is a template with placeholders, `python train.py --lr {learning_rat
 `epochs`, a full trial's length, and `{checkpoint}` a file path the script may save its state to and resume
 from: with it, a trial a scheduler pauses is killed and later run again with the same path, continuing from
 its last epoch and charged only the new ones; without it, a paused trial trains again from the start and is
-charged again, and its record says `info.restarted`); it is split like a shell line first,
+charged again, and its record says `info.restarted`). A placeholder is a name exactly as the space spells it
+(`{learning_parameters.batch_size}` too), optionally with a format spec (`{lr:.4f}`) that suits every value it
+can take; no index, attribute, position or conversion. The command is split like a shell line first,
 then each word is filled in, so a value never becomes two words and no shell runs. The metric is read from
 the output (stdout and stderr) line by line as it appears, with a regular expression whose named group
 `metric` holds the value (and optionally `epoch`); every match is one epoch report, so a scheduler can stop
@@ -27,7 +29,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from string import Formatter
 from typing import Any
+
+import numpy as np
 
 from hpo_mab.backends.base import Decision, Outcome, Report, WallClock
 from hpo_mab.errors import HpoError
@@ -50,7 +55,7 @@ class ScriptSpec:
     @property
     def checkpoints(self) -> bool:
         """Whether the command takes a {checkpoint} path (then a paused trial resumes from it)."""
-        return any("{checkpoint}" in word for word in self.command)
+        return any(field[1] == "checkpoint" for word in self.command for field in placeholders(word))
 
 
 def parse_script(value: Any, names: list[str], where: str) -> ScriptSpec:
@@ -72,15 +77,29 @@ def parse_script(value: Any, names: list[str], where: str) -> ScriptSpec:
         raise HpoError(f"{where}: script.command must be a command line with {{placeholders}}, but got {command!r}")
     try:
         words = shlex.split(command)
-        for word in words:
-            word.format(seed=0, python="", checkpoint="", **({"epochs": 1} if epochs else {}),
-                        **{n: 0 for n in names})
-    except KeyError as exc:
-        raise HpoError(f"{where}: script.command names {{{exc.args[0]}}}, which is neither a parameter of the "
-                       f"search space ({', '.join(names)}) nor {{seed}}, {{python}}, {{checkpoint}} or {{epochs}} "
-                       "(with script.epochs)")
-    except (ValueError, IndexError) as exc:
+        fields = [field for word in words for field in placeholders(word)]
+    except ValueError as exc:
         raise HpoError(f"{where}: script.command is not a valid template ({exc})")
+    # A placeholder is a name in braces, exactly as the space spells it (`{a.b}` is the parameter 'a.b', see
+    # _Fill), optionally with a format spec (`{lr:.3f}`, tried on the values it can take here and in
+    # script_problem); no conversion (`!r`/`!a` would quote a string, `!s` is what happens anyway).
+    builtins = {"seed": 0, "python": sys.executable, "checkpoint": "trial-1.ckpt"}
+    if epochs:
+        builtins["epochs"] = epochs
+    for text, name, format_spec, conversion in fields:
+        if name not in names and name not in builtins:
+            plain = "" if name.isidentifier() else "; a placeholder is a plain name in braces, {name}, with no " \
+                "index, attribute or position"
+            raise HpoError(f"{where}: script.command names {text}, which is neither a parameter of the search space "
+                           f"({', '.join(names)}) nor {{seed}}, {{python}}, {{checkpoint}} or {{epochs}} "
+                           f"(with script.epochs){plain}")
+        if conversion:
+            raise HpoError(f"{where}: script.command: placeholder {text} has a conversion !{conversion}; values are "
+                           f"filled in as text already: write {{{name}}}")
+        if "{" in format_spec:
+            raise HpoError(f"{where}: script.command: placeholder {text} has a placeholder inside its format spec")
+        if name not in names:
+            check_format(text, name, format_spec, [builtins[name]], f"{where}: script.command")
     if not isinstance(regex, str):
         raise HpoError(f"{where}: script.metric_regex must be a regular expression string, but got {regex!r}")
     try:
@@ -122,8 +141,9 @@ class ScriptBackend:
         seed = int(draw * 2**31)
         path, done = (tuple(checkpoint) if checkpoint else (self._new_checkpoint(), 0)) if self.spec.checkpoints \
             else ("", 0)
-        argv = [w.format(seed=seed, python=sys.executable, checkpoint=path, epochs=self.spec.epochs or "",
-                         **nominee.config) for w in self.spec.command]
+        values = {"seed": seed, "python": sys.executable, "checkpoint": path, "epochs": self.spec.epochs or "",
+                  **nominee.config}
+        argv = [_FILL.vformat(w, (), values) for w in self.spec.command]
         info: dict[str, Any] = {"seed": seed}
         start = time.monotonic()
         try:
@@ -190,6 +210,38 @@ class ScriptBackend:
         return Outcome(state, curve, value, None, seconds, reason, info)
 
 
+class _Fill(Formatter):
+    """str.format where a placeholder's name is looked up whole: `{a.b}` is the value named 'a.b' (OTX names
+    parameters `learning_parameters.batch_size`), never an attribute or index."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        return kwargs[field_name], field_name
+
+
+_FILL = _Fill()
+
+
+def placeholders(word: str) -> list[tuple[str, str, str, str | None]]:
+    """The placeholders of one command word as (text as written, name, format spec, conversion).
+
+    Raises ValueError for a malformed template (`{lr`, a lone `}`)."""
+    out = []
+    for _, name, format_spec, conversion in Formatter().parse(word):
+        if name is not None:
+            text = "{" + name + (f"!{conversion}" if conversion else "") + (f":{format_spec}" if format_spec else "")
+            out.append((text + "}", name, format_spec, conversion))
+    return out
+
+
+def check_format(text: str, name: str, format_spec: str, values: list[Any], where: str) -> None:
+    """Refuse a format spec that cannot format one of the values of placeholder `name`."""
+    for value in values:
+        try:
+            format(value, format_spec)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise HpoError(f"{where}: placeholder {text} cannot format {name}={value!r} ({exc})")
+
+
 def _epoch(match: re.Match, default: int) -> int:
     """The epoch the line names (group `epoch`), else the count of metric lines so far."""
     text = match.groupdict().get("epoch")
@@ -217,6 +269,11 @@ def script_problem(name: str, space: Any, spec: ScriptSpec, default_budget_s: fl
     from hpo_mab.backends.problem import Problem, continuous_candidates
     from hpo_mab.surrogates.table import Metric
 
+    for text, pname, format_spec, _ in (f for word in spec.command for f in placeholders(word)):
+        if format_spec and pname in space.names:  # the format spec on this parameter's values, low to high
+            p = space.params[space.names.index(pname)]
+            values = list(p.values) if p.values else [p.decode(np.array([x])) for x in (0.0, 0.5, 1.0)]
+            check_format(text, pname, format_spec, values, "script.command")
     metric = Metric(name=spec.metric, kind="loss", direction=spec.direction)
     return Problem(name=name, space=space, metric=metric, default_budget_s=default_budget_s,
                    make_backend=lambda: ScriptBackend(spec), make_candidates=continuous_candidates(space), live=True,

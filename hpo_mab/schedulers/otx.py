@@ -26,9 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from hpo_mab.errors import HpoError
+from hpo_mab.errors import HpoError, syntax_error_text
 from hpo_mab.space import Space
-from hpo_mab.space.loaders import space_from_otx
+from hpo_mab.space.loaders import UniqueKeyLoader, space_from_otx
 from hpo_mab.space.params import is_number
 
 __all__ = ["KEYS", "OtxConfig", "load_otx_config"]
@@ -90,11 +90,11 @@ def _read(path: Path) -> dict:
     if not path.is_file():
         raise HpoError(f"{path}: no such hpo_config file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # SafeLoader, no duplicate keys
     except (OSError, UnicodeDecodeError) as exc:
         raise HpoError(f"{path}: cannot read the hpo_config file ({type(exc).__name__}: {exc})")
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise HpoError(f"{path}: not valid YAML: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise HpoError(f"{path}: not valid YAML: {syntax_error_text(exc)}")
     if not isinstance(doc, dict):
         raise HpoError(f"{path}: expected a mapping at the top level, but got {type(doc).__name__}")
     return doc

@@ -26,6 +26,7 @@ INT_KINDS = ("int", "intlog")
 LOG_KINDS = ("loguniform", "qloguniform")
 STEP_KINDS = ("quniform", "qloguniform", "intlog")
 SCALARS = (str, int, float, bool, type(None))
+INT64 = (-(2**63), 2**63 - 1)  # integer values go to the journal (orjson) and tables (int64): they must fit
 
 
 def is_number(value: Any) -> bool:
@@ -33,15 +34,28 @@ def is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
+def is_finite(value: Any) -> bool:
+    """A number that is a finite float (an int too large for a float is not)."""
+    try:
+        return is_number(value) and math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _number(value: Any, what: str) -> float:
-    if not is_number(value) or not math.isfinite(value):
+    if not is_finite(value):
         raise HpoError(f"{what} must be a finite number, but got {value!r}")
     return float(value)
 
 
+def _fits_int64(value: Any) -> bool:
+    """Whether an integral value (int or float) lies in the 64-bit integer range."""
+    return INT64[0] <= int(value) <= INT64[1]
+
+
 def _same(a: Any, b: Any) -> bool:
     """Two choice values a user cannot tell apart (1 and 1.0; a bool stays apart from numbers)."""
-    if is_number(a) and is_number(b):
+    if is_finite(a) and is_finite(b):
         return math.isclose(a, b, rel_tol=1e-6)
     return type(a) is type(b) and a == b
 
@@ -89,6 +103,9 @@ class Param:
             if not isinstance(v, SCALARS) or (isinstance(v, float) and not math.isfinite(v)):
                 raise HpoError(f"{where}: {self.kind} values must be strings, finite numbers or booleans, "
                                f"but got {v!r}")
+            if isinstance(v, int) and not isinstance(v, bool) and not _fits_int64(v):
+                raise HpoError(f"{where}: {self.kind} integer values must lie in the 64-bit range "
+                               f"[{INT64[0]}, {INT64[1]}], but got {v}")
         for i, a in enumerate(self.values):
             if any(_same(a, b) for b in self.values[:i]):
                 raise HpoError(f"{where}: {self.kind} values must be distinct, but got {list(self.values)}")
@@ -116,6 +133,9 @@ class Param:
                 raise HpoError(f"{where}: a log range needs low > 0, but got low={self.low}")
         if self.kind in INT_KINDS and (low != int(low) or high != int(high)):
             raise HpoError(f"{where}: {self.kind} bounds must be integers, but got low={self.low}, high={self.high}")
+        if self.kind in INT_KINDS and not (_fits_int64(self.low) and _fits_int64(self.high)):
+            raise HpoError(f"{where}: {self.kind} bounds must lie in the 64-bit range [{INT64[0]}, {INT64[1]}], "
+                           f"but got low={self.low}, high={self.high}")
         if self.kind == "intlog":
             if low < 1:
                 raise HpoError(f"{where}: an integer log range needs low >= 1, but got low={self.low}")
@@ -216,7 +236,7 @@ class Param:
             if option == value and type(option) is type(value):
                 return i
         for i, option in enumerate(self.values):
-            numbers_close = is_number(option) and is_number(value) and math.isclose(option, value, rel_tol=1e-6)
+            numbers_close = is_finite(option) and is_finite(value) and math.isclose(option, value, rel_tol=1e-6)
             if option == value or numbers_close:
                 return i
         raise HpoError(f"parameter '{self.name}': value {value!r} is not one of {list(self.values)}")
@@ -229,10 +249,10 @@ class Param:
                 return True
             except HpoError:
                 return False
-        if not is_number(value) or not math.isfinite(value):
+        if not is_finite(value):
             return False
         v = float(value)
-        if self.kind in INT_KINDS and v != int(v):
+        if self.kind in INT_KINDS and (v != int(v) or not _fits_int64(value)):
             return False
         if self.kind == "intlog" and (v - self.low) % self.int_step:
             return False

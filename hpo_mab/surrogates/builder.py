@@ -43,6 +43,13 @@ from hpo_mab.tasks import get_task
 from hpo_mab.training.lenet import train_lenet
 
 PACK_EVERY = 100
+# Caps on what a build may plan, so that a typo gets one error line instead of a MemoryError (--configs
+# 99999999999999 asked the Sobol sampler for 9 PiB). The Sobol sample is decoded up front into one dict per row
+# (about 2 KB and 0.5 ms each: 2 GB and 9 minutes at MAX_CONFIGS); packing holds three float64 arrays of
+# configs x seeds x epochs (values, test values, seconds: 24 bytes a cell, 2.4 GB at MAX_CELLS). Every row
+# trains for seconds, so either cap is weeks of CPU time; the shipped tables are 3,000 x 2 x 15 and 1,500 x 2 x 27.
+MAX_CONFIGS = 1_000_000
+MAX_CELLS = 100_000_000
 LENET_PARAMS = ("c1_depth", "p1_size", "c2_depth", "p2_size", "window_size", "f1_width", "learning_rate",
                 "reg_param", "keep_prop_rate")
 METRIC = Metric(name="val_acc", kind="accuracy", direction="max", scale=1.0, lower=0.0, upper=1.0)
@@ -185,6 +192,12 @@ def build_table(name: str, space_path: str | Path | None, n_configs: int, n_seed
     for what, v in (("configs", n_configs), ("seeds", n_seeds), ("epochs", epochs), ("workers", workers)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise HpoError(f"{what} must be a positive integer, but got {v!r}")
+    if n_configs > MAX_CONFIGS:
+        raise HpoError(f"--configs must be at most {MAX_CONFIGS:,} (the Sobol sample is held in memory), "
+                       f"but got {n_configs:,}")
+    if n_configs * n_seeds * epochs > MAX_CELLS:
+        raise HpoError(f"--configs x --seeds x --epochs must be at most {MAX_CELLS:,} (a table's values, test "
+                       f"values and seconds in memory), but got {n_configs:,} x {n_seeds:,} x {epochs:,}")
     if not name or "/" in name or name.startswith("."):
         raise HpoError(f"table name must be a plain file name, but got {name!r}")
     if isinstance(sobol_seed, bool) or not isinstance(sobol_seed, int) or sobol_seed < 0:
