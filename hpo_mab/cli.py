@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -31,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "surrogates (a simulated clock) or real training.",
         epilog="other commands:\n  hpo-runner list [--json]       surrogates, arms, strategies and training tasks\n"
                "  hpo-runner build-table NAME ... build a lookup table by real training (see --help there)\n"
-               "  hpo-runner serve --port 6100   a remote train node for -w (see --help there)")
+               "  hpo-runner serve --port 6100   a remote train node for -w (see --help there)\n"
+               "  hpo-runner compare SPEC.yaml   methods x problems x seeds, resumable, with a report\n"
+               "  hpo-runner report DIR          redraw a compare folder's figures and report.md\n"
+               "  hpo-runner plot DIR [DIR ...]  convergence of result folders in one figure\n"
+               "  hpo-runner brackets            Hyperband's brackets for --max-resource and --eta")
     S = argparse.SUPPRESS
     p.add_argument("config_name", help="surrogate (lookup table) name, e.g. digits-lenet, fcnet-protein; "
                                        "or a path to a table .npz file; with --train a training task "
@@ -52,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "default budget (see `hpo-runner list`)")
     p.add_argument("--max-trials", dest="max_trials", type=int, default=S, help="cap on trials per run")
     p.add_argument("--seed", type=int, default=S, help="experiment seed (default 0)")
-    p.add_argument("-o", "--outdir", default=S, help="output directory (default results/<name>-<mode>-...)")
+    p.add_argument("-o", "--outdir", default=S, help="output directory (default results/NAME-MODE-CRITERION"
+                                                     "[-train][-SCHEDULER][-CONF]-seedN)")
     p.add_argument("-c", "--conf", default=None, help="run configuration file in -rc (YAML or JSON) "
                                                       "holding any option and the DIV 'arms' list; "
                                                       "the command line overrides it. Default arms.json")
@@ -143,6 +149,9 @@ def cmd_run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     options = resolve_options(args, argv)
     logging.basicConfig(level=LOG_LEVELS[options["log_level"]], format="%(levelname)s %(message)s")
+    if options["exp_goal"] is not None and options["exp_crt"] != "GOAL":
+        logging.getLogger("hpo_mab").warning("-eg %g has no effect with -e %s: add -e GOAL to stop at the goal",
+                                             options["exp_goal"], options["exp_crt"])
     if args.num_runs < 1:
         raise HpoError(f"NUM_RUNS must be at least 1, but got {args.num_runs}")
     table, settings, outdir = setup_run(args, options)
@@ -162,9 +171,12 @@ def cmd_run(argv: list[str]) -> int:
 
     def on_run_end(summary) -> None:
         state["base"] += total / args.num_runs
+        if summary.best_value is not None:  # the bar shows the best over the runs so far
+            values = [v for v in (state.get("best"), summary.best_value) if v is not None]
+            state["best"] = max(values) if table.metric.sense.maximised else min(values)
         if bar() is not None:
             state["bar"].update(state["base"] - state["bar"].n)
-            state["bar"].set_postfix(best=f"{summary.best_value:.4g}" if summary.best_value is not None else "-")
+            state["bar"].set_postfix(best=f"{state['best']:.4g}" if state.get("best") is not None else "-")
 
     # The models' matrices are small: one BLAS thread is as fast, and OpenBLAS's spinning threads made an
     # 800x800 Cholesky take 0.57 s instead of 0.01 s while another process used the other core.
@@ -209,7 +221,9 @@ def print_report(summaries, table, settings, outdir: Path) -> None:
         goal = f", goal at {s.time_to_goal:.0f} s" if s.time_to_goal is not None else ""
         true = f" (true {s.best_true_value:.5g})" if s.best_true_value is not None else ""
         value = f"{s.best_value:.5g}" if s.best_value is not None else "none"
-        print(f"run {s.run}: {s.trials} trials, best {metric.name} {value}{true}{goal}; stopped: {s.stop_reason}")
+        count = f"{s.trials} trials" if s.started in (None, s.trials) else \
+            f"{s.started} trials ({s.trials} journal records: {s.trials - s.started} continue paused trials)"
+        print(f"run {s.run}: {count}, best {metric.name} {value}{true}{goal}; stopped: {s.stop_reason}")
     values = [s.best_value for s in summaries if s.best_value is not None]
     trues = [s.best_true_value for s in summaries if s.best_true_value is not None]
     if values:
@@ -275,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hpo-runner: interrupted; the journal keeps every finished trial (use --resume)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): no traceback, as the docs of
+        # signal advise, stdout is pointed at devnull so that Python's final flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ def _check_arguments(space: Any, mode: Any, seed: Any, run: Any, n_init: Any) ->
         raise HpoError(f"space must be a hpo_mab.Space, but got {type(space).__name__}")
     if not isinstance(mode, str):
         raise HpoError(f"mode must be a string such as 'DIV' or 'GP', but got {mode!r}")
+    from hpo_mab.catalog import MODES
+
+    if mode.upper() not in MODES:
+        raise HpoError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
     if not isinstance(seed, np.random.SeedSequence) and (
             isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise HpoError(f"seed must be a non-negative integer or a numpy SeedSequence, but got {seed!r}")

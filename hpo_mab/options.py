@@ -105,7 +105,11 @@ def parse_arms(items: Any, where: str) -> list[tuple[str, str | None]]:
             make_arm(model, None if acq is None else str(acq))  # the registry's own rules and messages
         except HpoError as exc:
             raise HpoError(f"{where}: arms[{i}]: {exc}") from None
-        arms.append((model, None if acq is None else str(acq).upper()))
+        arm = (model, None if acq is None else str(acq).upper())
+        if arm in arms:  # an arm is known by its name: a second copy would share its counts and rewards
+            raise HpoError(f"{where}: arms[{i}] repeats arms[{arms.index(arm)}] ({'-'.join(a for a in arm if a)}); "
+                           "each arm may appear once")
+        arms.append(arm)
     return arms
 
 

@@ -18,9 +18,7 @@ def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, S
     from hpo_mab.schedulers import setup
 
     problem = make_problem(args, options)
-    outdir = Path(options["outdir"] or "results/" + describe_run(problem.name, options["mode"], options["spec"],
-                                                                 options["exp_crt"]).replace(" ", "-")
-                  + f"-seed{options['seed']}")
+    outdir = Path(options["outdir"] or default_outdir(args, options, problem.name))
     if args.resume and options["auto_config"] and problem.live:
         setup.restore_probe(problem, outdir)  # plan as the run did, not with a new probe's figures
     if options["hpo_config"]:
@@ -37,6 +35,21 @@ def setup_run(args: argparse.Namespace, options: dict[str, Any]) -> tuple[Any, S
     options["early_stopping"] = setup.check_early_stopping(options["early_stopping"], problem.metric,
                                                            args.conf or "arms.json")
     return problem, make_settings(args, options, problem), outdir
+
+
+def default_outdir(args: argparse.Namespace, options: dict[str, Any], name: str) -> str:
+    """results/CONFIG-MODE-SPEC-CRITERION[-train][-scheduler][-conf]-seedN: runs that are different experiments
+    (live and on a table, with and without a scheduler, another run configuration) get different folders."""
+    parts = [describe_run(name, options["mode"], options["spec"], options["exp_crt"]).replace(" ", "-")]
+    if options["train"]:
+        parts.append("train")
+    scheduler = options["scheduler"] or ("ASHA" if options["hpo_config"] or options["auto_config"] else None)
+    if scheduler:
+        parts.append(scheduler + ("-auto" if options["auto_config"] else "")
+                     + ("-otx" if options["hpo_config"] else ""))
+    if args.conf is not None:
+        parts.append(Path(args.conf).stem)
+    return "results/" + "-".join(parts) + f"-seed{options['seed']}"
 
 
 def make_settings(args: argparse.Namespace, options: dict[str, Any], problem: Any) -> Settings:

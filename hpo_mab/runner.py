@@ -46,7 +46,7 @@ from hpo_mab.outdir import OUTPUTS, check_outdir, make_outdir, read_json_object
 from hpo_mab.schedulers import make_scheduler
 from hpo_mab.schedulers.driver import Paused, SchedulerDriver, stopped_value
 from hpo_mab.schedulers.setup import early_stop_reached
-from hpo_mab.settings import RunSummary, Settings, model_data_of, norm, settings_record
+from hpo_mab.settings import LATER_KEYS, RunSummary, Settings, model_data_of, norm, settings_record
 from hpo_mab.strategies import Budget
 from hpo_mab.termination import Termination, check_goal
 
@@ -211,7 +211,8 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
             incumbents[trial.arm] += 1
         if on_trial is not None:
             on_trial(trial, backend.clock.now)
-        threshold = early_stop_reached(trial.curve, settings.early_stopping)
+        threshold = early_stop_reached(trial.curve, settings.early_stopping, trial.number,
+                                       int(trial.info.get("from_epoch", 0)) + 1)
         if trial.finished and time_to_goal is None and term.goal_reached(trial.value):
             time_to_goal = trial.clock
             stop = "goal reached"
@@ -225,7 +226,7 @@ def run_one(run: int, seq: np.random.SeedSequence, problem: Problem, settings: S
         best_value=best.value if best else None,
         best_true_value=problem.true_value(best.row) if best is not None else None,
         best_trial=best.number if best else None, time_to_goal=time_to_goal, clock=backend.clock.now,
-        arm_counts=dict(arm_counts), incumbents_by_arm=dict(incumbents))
+        arm_counts=dict(arm_counts), incumbents_by_arm=dict(incumbents), started=started)
 
 
 def plan_experiment(settings: Settings, problem: Problem | Any, outdir: str | Path, resume: bool = False,
@@ -273,7 +274,8 @@ def plan_experiment(settings: Settings, problem: Problem | Any, outdir: str | Pa
 
 def _check_saved_settings(path: Path, record: dict[str, Any]) -> None:
     old = read_json_object(path)
-    differing = sorted(k for k in record if k != "num_runs" and norm(old.get(k)) != record[k])
+    differing = sorted({k for k in record if k != "num_runs" and norm(old.get(k)) != record[k]}
+                       | {k for k in LATER_KEYS if k not in record and old.get(k)})  # e.g. a live run's train
     if differing:
         raise HpoError(f"{path}: --resume with different settings ({', '.join(differing)}); "
                        "use the original command or another -o")

@@ -59,6 +59,8 @@ class RunSummary:
     clock: float
     arm_counts: dict[str, int] = field(default_factory=dict)
     incumbents_by_arm: dict[str, int] = field(default_factory=dict)
+    started: int | None = None  # configurations tried; `trials` counts journal records, and under a scheduler
+    # a trial that pauses and continues is several (None: a summary from before this field)
 
 
 def model_data_of(settings: Settings) -> str:
@@ -66,14 +68,17 @@ def model_data_of(settings: Settings) -> str:
     return settings.model_data or ("largest" if settings.scheduler else "full")
 
 
+# Settings of later features, recorded in experiment.json only when used (a live run's train, a scheduler, ...)
+LATER_KEYS = ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data", "early_stopping",
+              "fit_budget", "probe", "candidates")
+
+
 def settings_record(settings: Settings, budget: float) -> dict[str, Any]:
     record = asdict(settings)
     record["budget"] = budget
     if settings.scheduler:
         record["model_data"] = model_data_of(settings)
-    for key in ("train", "epochs", "script", "scheduler", "scheduler_options", "model_data",
-                "early_stopping", "fit_budget", "probe", "candidates"):
-        # keys of later features: absent from experiments that do not use them, as before them
+    for key in LATER_KEYS:  # absent from experiments that do not use them, as before those features
         if not record[key]:
             del record[key]
     return norm(record)

@@ -145,3 +145,23 @@ def test_report_names_the_run_and_the_true_value_of_the_best_configuration(tiny_
               "--no-progress")
     line = next(x for x in res.stdout.splitlines() if x.startswith("best configuration by observed value"))
     assert "(run " in line and ", true " in line
+
+
+def test_a_closed_stdout_is_no_traceback():
+    """`hpo-runner list | head -c 10`: the reader goes away; no BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run([sys.executable, "-m", "hpo_mab", "list", "--json"], stdout=write, stderr=subprocess.PIPE,
+                          text=True, timeout=60)
+    os.close(write)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_a_goal_without_the_goal_criterion_is_named_in_a_warning(tiny_table_dir, tmp_path):
+    res = hpo("tiny", 1, "-m", "RANDOM", "-eg", "0.5", "--max-trials", 3, "--surrogates-dir", tiny_table_dir,
+              "-o", tmp_path / "o", "--no-progress")
+    assert res.returncode == 0 and "WARNING -eg 0.5 has no effect with -e TIME" in res.stderr

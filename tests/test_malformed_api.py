@@ -152,7 +152,7 @@ def test_intlog_in_both_file_formats(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(seed=-1), "seed must be a non-negative integer"), (dict(seed=1.5), "seed must be"),
     (dict(seed="0"), "seed must be"), (dict(direction="up"), "direction must be"),
-    (dict(mode="XGB"), "XGB"), (dict(mode="DIV", spec="EI"), "unknown strategy"),
+    (dict(mode="XGB"), "unknown mode .XGB.; expected one of DIV, "), (dict(mode="DIV", spec="EI"), "unknown strategy"),
     (dict(mode="DIV", arms=[]), "non-empty"), (dict(n_init=-1), "n_init must be"), (dict(run=-2), "run must be"),
 ])
 def test_bad_optimizer_arguments(kwargs, message):

@@ -119,6 +119,7 @@ def test_resume_with_fewer_runs_is_refused(exp, capsys):
     ("exp_goal: .nan\nexp_crt: GOAL\n", "bad.yaml: 'exp_goal' must be a finite number"),
     ("arms: [{model: GP, acq_func: XYZ}]\n", "arms[0]"),
     ("arms: []\n", "'arms' must be a non-empty list"),
+    ("arms: [{model: TPE}, {model: GP, acq_func: EI}, {model: tpe}]\n", "arms[2] repeats arms[0] (TPE)"),
     ("- 1\n- 2\n", "expected a mapping of options"),
     ("mode: [DIV\n", "not valid YAML"),
 ])

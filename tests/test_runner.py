@@ -82,6 +82,11 @@ def test_resume_refuses_other_settings(tiny_table, tmp_path):
     with pytest.raises(HpoError, match="different settings"):
         run_experiment(other, tiny_table, tmp_path / "r", resume=True)
     assert json.loads((tmp_path / "r" / "experiment.json").read_text())["budget"] == 200.0
+    # an experiment with a later feature's setting (here a scheduler) is not resumed by a run without it
+    with_scheduler = Settings(config_name="tiny", num_runs=1, budget=200.0, scheduler="ASHA")
+    run_experiment(with_scheduler, tiny_table, tmp_path / "s")
+    with pytest.raises(HpoError, match=r"different settings \(model_data, scheduler"):
+        run_experiment(settings, tiny_table, tmp_path / "s", resume=True)
 
 
 def test_proposal_time_is_journaled_apart_and_charged_only_on_request(tiny_table, tmp_path):

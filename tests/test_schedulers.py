@@ -4,6 +4,7 @@ the arms' model data, resume, and the same journal for the same seed with every 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,10 +214,13 @@ def test_early_stopping_thresholds_stop_the_search(tmp_path):
     out = tmp_path / "es"
     assert main(["digits-lenet", "2", "-m", "RANDOM", "-rc", str(tmp_path / "rc"), "-c", "stop.yaml",
                  "--scheduler", "MEDIAN", "-o", str(out), "--no-progress"]) == 0
+    records = _journal(out)
     for summary in json.loads((out / "summary.json").read_text()):
-        assert summary["stop_reason"] == "early stopping: val_acc reached 0.9"
-    last = _journal(out)[-1]
-    assert max(last["curve"]) >= 0.9
+        last = [r for r in records if r["run"] == summary["run"]][-1]
+        start = last["info"].get("from_epoch", 0)
+        epoch, value = next((start + i + 1, v) for i, v in enumerate(last["curve"]) if v >= 0.9)
+        assert summary["stop_reason"] == (f"early stopping: trial {last['number']} reported val_acc {value:.5g} "
+                                          f"at epoch {epoch} (threshold 0.9)")
     (tmp_path / "rc" / "bad.yaml").write_text("early_stopping:\n  - {metric: loss, value: 0.9}\n")
     assert main(["digits-lenet", "1", "-rc", str(tmp_path / "rc"), "-c", "bad.yaml", "-o",
                  str(tmp_path / "bad")]) == 2
@@ -232,8 +236,17 @@ def test_a_users_script_resumes_from_its_checkpoint_or_trains_again(tmp_path, ch
         f"--epochs {{epochs}} --seed {{seed}} --sleep 0{ckpt}'\n"
         "  metric_regex: 'epoch (?P<epoch>\\d+) val_loss=(?P<metric>\\S+)'\n  epochs: 3\n")
     out = tmp_path / "o"
+    import gc
+    import tempfile
+
+    def folders():
+        return set(Path(tempfile.gettempdir()).glob("hpo-mab-checkpoints-*"))
+
+    before = folders()
     assert main(["quadratic", "1", "-rc", str(tmp_path), "-c", "s.yaml", "-hc", "examples", "-m", "RANDOM",
                  "--scheduler", "ASHA", "--max-trials", "6", "-o", str(out), "--no-progress"]) == 0
+    gc.collect()
+    assert folders() == before  # the run's checkpoint folder went with its backend
     records = _journal(out)
     resumed = [r for r in records if "resumes" in r["info"]]
     assert resumed
@@ -245,3 +258,17 @@ def test_a_users_script_resumes_from_its_checkpoint_or_trains_again(tmp_path, ch
         else:  # trained again from epoch 1
             assert r["info"]["from_epoch"] == 0 and r["info"]["restarted"] is True
             assert len(r["curve"]) == r["epochs"]
+
+
+def test_the_report_counts_trials_not_journal_records(tmp_path, capsys):
+    from hpo_mab.cli import main
+
+    out = tmp_path / "asha"
+    assert main(["digits-lenet", "1", "-m", "RANDOM", "--scheduler", "ASHA", "--max-trials", "30", "-o", str(out),
+                 "--no-progress"]) == 0
+    records = _journal(out)
+    continued = sum(1 for r in records if "resumes" in r["info"])
+    assert continued > 0 and len(records) == 30 + continued
+    assert f"run 0: 30 trials ({30 + continued} journal records: {continued} continue paused trials)" in \
+        capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())[0]["started"] == 30

@@ -22,11 +22,13 @@ import os
 import queue
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from string import Formatter
@@ -132,6 +134,8 @@ class ScriptBackend:
         """A fresh checkpoint path for a trial (in one temporary folder per backend)."""
         if self._folder is None:
             self._folder = tempfile.mkdtemp(prefix="hpo-mab-checkpoints-")
+            # removed with the backend (its run is over) or at exit at the latest; a killed run's folder stays
+            weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
         self._count += 1
         return os.path.join(self._folder, f"trial-{self._count}.ckpt")
 

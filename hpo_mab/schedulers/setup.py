@@ -171,11 +171,15 @@ def check_early_stopping(value: Any, metric: Any, where: str) -> list[dict[str, 
     return checked
 
 
-def early_stop_reached(curve: list[float], thresholds: list[dict[str, Any]] | None) -> str | None:
-    """The stop reason if a value of `curve` reaches one of the thresholds, else None."""
+def early_stop_reached(curve: list[float], thresholds: list[dict[str, Any]] | None, trial: int = 0,
+                       first_epoch: int = 1) -> str | None:
+    """The stop reason if a value of `curve` (epochs first_epoch, ...) reaches one of the thresholds, else None.
+    Any epoch counts (Polyaxon's rule), so the reason names the trial, the epoch and the value: a trial's own
+    value is its last epoch's, which may fall short of the threshold again."""
     for threshold in thresholds or ():
         direction = direction_of(threshold["direction"])
-        for value in curve:
+        for epoch, value in enumerate(curve, first_epoch):
             if value is not None and math.isfinite(value) and direction.reached(value, threshold["value"]):
-                return f"early stopping: {threshold['metric']} reached {threshold['value']:g}"
+                return (f"early stopping: trial {trial} reported {threshold['metric']} {value:.5g} at epoch {epoch} "
+                        f"(threshold {threshold['value']:g})")
     return None
