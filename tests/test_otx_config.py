@@ -170,3 +170,18 @@ def test_a_key_given_twice_is_refused_naming_it(tmp_path):
 def test_a_yaml_syntax_error_keeps_its_line_and_column(tmp_path):
     with pytest.raises(HpoError, match=r"not valid YAML: .*\(line 3, column 1\)"):
         load_otx_config(write(tmp_path, "hp_space: [a,\n  b: 1\n"))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("range: [0.0001, 0.1]", "range: [10, 100]", "hp_space.learning_rate is [10, 100], but table"),
+    ("range: [2, 3]", "range: [2, 4]", "hp_space.p1_size is [2, 4], but table digits-lenet holds [2, 3]"),
+])
+def test_a_table_refuses_hp_space_ranges_other_than_its_own(tmp_path, capsys, old, new, message):
+    from hpo_mab.cli import main
+
+    text = EXAMPLE.read_text()
+    assert old in text
+    path = write(tmp_path, text.replace(old, new, 1))
+    assert main(["digits-lenet", "1", "--hpo-config", str(path), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()

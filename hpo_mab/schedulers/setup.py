@@ -41,7 +41,15 @@ def apply_otx_config(path: str, options: dict[str, Any], problem: Any) -> Any:
     if options["exp_time"] is None and config.expected_time_ratio is not None:
         options["exp_time"] = config.budget_s(full_trial_seconds(problem))
     if problem.live:
-        problem = replace(problem, space=config.space, make_candidates=continuous_candidates(config.space))
+        return replace(problem, space=config.space, make_candidates=continuous_candidates(config.space))
+    for ours in config.space.params:  # a table searches its own rows: hp_space must not promise other ranges
+        theirs = problem.space.params[problem.space.names.index(ours.name)]
+        same = tuple(ours.values) == tuple(theirs.values) if theirs.values else \
+            math.isclose(ours.low, theirs.low, rel_tol=1e-9) and math.isclose(ours.high, theirs.high, rel_tol=1e-9)
+        if not same:
+            given, table = (f"{list(p.values)}" if p.values else f"[{p.low:g}, {p.high:g}]" for p in (ours, theirs))
+            raise HpoError(f"{path}: hp_space.{ours.name} is {given}, but {what} holds {table}; a table searches "
+                           "its own rows, so give its ranges (or train for real with --train)")
     return problem
 
 
