@@ -67,6 +67,7 @@ BAD_RUNS = [
     (["--overwrite", "-rc", "no/such/dir"], "no such run configuration directory"),
     (["--overwrite", "-l", "loud"], "unknown log level"),
     (["--overwrite", "-m", "XGB"], "unknown mode 'XGB'"),
+    (["--overwrite", "--surrogates-dir", "/nonexistent-dir"], "--surrogates-dir /nonexistent-dir: no such directory"),
     ([], "holds a journal already"),
     (["--resume", "-m", "GP"], "different settings (mode, spec)"),
     (["--resume", "--seed", "3"], "different settings (seed)"),
@@ -216,7 +217,8 @@ def test_a_damaged_table_file(exp, capsys, data):
     root, out, base = exp
     (root / "bad.npz").write_bytes(data)
     args = ["bad", "1", "--surrogates-dir", root, "-o", root / "o2", "--no-progress"]
-    refused(capsys, args, "bad.npz: not a valid lookup table")
+    line = refused(capsys, args, "bad.npz: not a valid lookup table")
+    assert "allow_pickle" not in line
     refused(capsys, [root / "bad.npz", "1", "-o", root / "o3", "--no-progress"], "not a valid lookup table")
     assert not (root / "o2").exists() and not (root / "o3").exists()
 

@@ -33,7 +33,8 @@ def get_table(name: str, directory: Path = DEFAULT_DIR) -> Table:
         return load_table(path)
     if name in LITERATURE_TABLES:
         return load_literature_table(name)
-    raise HpoError(f"unknown surrogate {name!r}; expected one of {', '.join(table_names(directory))}")
+    where = "" if Path(directory).is_dir() else f" (--surrogates-dir {directory}: no such directory)"
+    raise HpoError(f"unknown surrogate {name!r}{where}; expected one of {', '.join(table_names(directory))}")
 
 
 __all__ = ["DEFAULT_DIR", "LITERATURE_TABLES", "Metric", "Table", "get_table", "load_table", "save_table",

@@ -222,7 +222,9 @@ def load_table(path: str | Path) -> Table:
     except HpoError as exc:
         raise HpoError(f"{path}: not a valid lookup table ({exc})")
     except Exception as exc:  # zipfile, numpy and JSON each raise their own kinds for a damaged file
-        raise HpoError(f"{path}: not a valid lookup table ({type(exc).__name__}: {str(exc)[:200]})")
+        # numpy's text for a file that is not an .npz suggests allow_pickle=True, which is never safe here
+        text = "not an .npz archive" if "allow_pickle" in str(exc) else f"{type(exc).__name__}: {str(exc)[:200]}"
+        raise HpoError(f"{path}: not a valid lookup table ({text})")
     if values.shape != seconds.shape or values.ndim != 3 or values.shape[0] == 0:
         raise HpoError(f"{path}: 'values' and 'seconds' must share a (rows, seeds, epochs) shape with rows > 0, "
                        f"but got {values.shape} and {seconds.shape}")
