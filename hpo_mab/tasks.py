@@ -95,9 +95,11 @@ def _fit_lenet(config, data, epochs, seed, device, report, should_stop, checkpoi
     from hpo_mab.training.lenet import train_lenet
 
     out = train_lenet(config, epochs=epochs, seed=seed, device=device, data=data, on_epoch=report,
-                      should_stop=should_stop)
-    interrupted = bool(should_stop and should_stop() and len(out["val_acc"]) < epochs)
-    return Curves(out["val_acc"], out["test_acc"], out["seconds"], out["cpu_seconds"], interrupted)
+                      should_stop=should_stop, checkpoint=checkpoint)
+    done = len(out["val_acc"]) + (checkpoint["epoch"] if checkpoint else 0)
+    interrupted = bool(should_stop and should_stop() and done < epochs)
+    return Curves(out["val_acc"], out["test_acc"], out["seconds"], out["cpu_seconds"], interrupted,
+                  out["checkpoint"])
 
 
 def _fit_mlp(config, data, epochs, seed, device, report, should_stop, checkpoint) -> Curves:

@@ -124,6 +124,20 @@ def test_report_stop_pause_and_continue_from_the_checkpoint():
     assert len(stopped.values) == 1 and stopped.checkpoint is None
 
 
+def test_digits_lenet_pauses_and_continues_from_its_checkpoint_as_if_it_had_not_paused():
+    task, data = get_task("digits-lenet"), get_task("digits-lenet").data(None)
+    config = {"c1_depth": 4, "p1_size": 2, "c2_depth": 8, "p2_size": 2, "window_size": 3, "f1_width": 32,
+              "learning_rate": 0.01, "reg_param": 1e-5, "keep_prop_rate": 0.7}  # dropout draws from the RNG
+    whole = task.train(config, data, epochs=3, seed=2, device="cpu")
+    first = task.train(config, data, epochs=3, seed=2, device="cpu", report=lambda e, v, s: "pause")
+    assert len(first.values) == 1 and first.checkpoint is not None and not first.interrupted
+    rest = task.train(config, data, epochs=3, seed=2, device="cpu", checkpoint=first.checkpoint)
+    assert first.values + rest.values == whole.values and first.test + rest.test == whole.test
+    assert rest.seconds[0] > first.seconds[0]  # seconds go on from the checkpoint's
+    last = task.train(config, data, epochs=3, seed=2, device="cpu", report=lambda e, v, s: "pause" if e == 3 else None)
+    assert len(last.values) == 3 and last.checkpoint is None  # nothing left to continue
+
+
 def test_should_stop_ends_an_epoch_early():
     task, data = get_task("diabetes-mlp"), load_diabetes_split()
     out = task.train(BASE, data, epochs=3, seed=0, device="cpu", should_stop=lambda: True)

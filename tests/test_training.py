@@ -32,8 +32,8 @@ def test_split_is_fixed_and_disjoint_sizes() -> None:
 
 def test_returns_per_epoch_lists_and_learns() -> None:
     out = train_lenet(SMALL, epochs=2, seed=0, device="cpu")
-    assert set(out) == {"val_acc", "test_acc", "seconds", "cpu_seconds"}
-    assert all(len(v) == 2 for v in out.values())
+    assert set(out) == {"val_acc", "test_acc", "seconds", "cpu_seconds", "checkpoint"} and out["checkpoint"] is None
+    assert all(len(out[k]) == 2 for k in ("val_acc", "test_acc", "seconds", "cpu_seconds"))
     assert all(0.0 <= a <= 1.0 for a in out["val_acc"] + out["test_acc"])
     assert 0 < out["seconds"][0] < out["seconds"][1] and 0 < out["cpu_seconds"][0] < out["cpu_seconds"][1]
     assert out["val_acc"][-1] > 0.5  # two epochs of Adam beat chance by far

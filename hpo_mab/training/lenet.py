@@ -110,12 +110,15 @@ def _pick_device(device: str | None) -> str:
 def train_lenet(config: dict[str, Any], epochs: int = 15, seed: int = 0,
                 report: Callable[[int, float], object] | None = None, device: str | None = None,
                 data: DigitsData | None = None, on_epoch: Callable[[int, float, float], object] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> dict[str, list[float]]:
-    """Train one configuration; return per-epoch `val_acc`, `test_acc`, cumulative `seconds` and `cpu_seconds`.
+                should_stop: Callable[[], bool] | None = None, checkpoint: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """Train one configuration; return per-epoch `val_acc`, `test_acc`, cumulative `seconds` and `cpu_seconds`
+    (from epoch 1, or from the checkpoint's epoch) and `checkpoint`.
 
     `report(epoch, val_acc)` (epochs count from 1) is called after every epoch, or `on_epoch(epoch, val_acc,
-    seconds)`; returning "stop" (or "pause": this trainer keeps no checkpoint) ends training there, so the
-    lists are shorter than `epochs`. `should_stop()`, asked after every batch, ends an epoch early.
+    seconds)`; returning "stop" ends training there, so the lists are shorter than `epochs`; "pause" ends it
+    too and the result's `checkpoint` (model, optimizer and random states) continues it later, exactly as
+    if it had not paused. `should_stop()`, asked after every batch, ends an epoch early.
     """
     if on_epoch is not None:
         report = _with_seconds(on_epoch)
@@ -124,7 +127,7 @@ def train_lenet(config: dict[str, Any], epochs: int = 15, seed: int = 0,
     cuda = [torch.device(device).index or 0] if device.startswith("cuda") else []
     with torch.random.fork_rng(devices=cuda):  # the caller's global RNG state is left as it was
         torch.manual_seed(seed)  # weight init and dropout; batch order has its own generator below
-        return _train(config, epochs, seed, report, device, data, should_stop)
+        return _train(config, epochs, seed, report, device, data, should_stop, checkpoint)
 
 
 class _with_seconds:  # noqa: N801 - a callable adapter
@@ -134,12 +137,12 @@ class _with_seconds:  # noqa: N801 - a callable adapter
         self.on_epoch, self.seconds = on_epoch, 0.0
 
     def __call__(self, epoch: int, value: float) -> object:
-        answer = self.on_epoch(epoch, value, self.seconds)
-        return "stop" if answer == "pause" else answer
+        return self.on_epoch(epoch, value, self.seconds)
 
 
 def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int, float], object] | None,
-           device: str, data: DigitsData, should_stop: Callable[[], bool] | None = None) -> dict[str, list[float]]:
+           device: str, data: DigitsData, should_stop: Callable[[], bool] | None = None,
+           checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(seed)
     model = LeNet(int(config["c1_depth"]), int(config["p1_size"]), int(config["c2_depth"]),
                   int(config["p2_size"]), int(config["window_size"]), int(config["f1_width"]),
@@ -149,9 +152,15 @@ def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int
                            weight_decay=float(config["reg_param"]))
     loss_fn = nn.CrossEntropyLoss()
     n = data.x_train.shape[0]
-    out: dict[str, list[float]] = {"val_acc": [], "test_acc": [], "seconds": [], "cpu_seconds": []}
-    elapsed = cpu = 0.0
-    for epoch in range(1, epochs + 1):
+    out: dict[str, Any] = {"val_acc": [], "test_acc": [], "seconds": [], "cpu_seconds": [], "checkpoint": None}
+    start_epoch, elapsed, cpu = 0, 0.0, 0.0
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        opt.load_state_dict(checkpoint["optimizer"])
+        gen.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        start_epoch, elapsed, cpu = checkpoint["epoch"], checkpoint["seconds"], checkpoint["cpu_seconds"]
+    for epoch in range(start_epoch + 1, epochs + 1):
         start, start_cpu = time.perf_counter(), time.process_time()
         order = torch.randperm(n, generator=gen).to(device)
         for i in range(0, n, BATCH_SIZE):
@@ -172,6 +181,13 @@ def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int
         out["cpu_seconds"].append(cpu)
         if isinstance(report, _with_seconds):
             report.seconds = elapsed
-        if report is not None and report(epoch, val) == "stop":
+        answer = report(epoch, val) if report is not None else None
+        if answer == "pause" and epoch < epochs:
+            out["checkpoint"] = {"model": {k: v.clone() for k, v in model.state_dict().items()},
+                                 "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                                 "torch_rng": torch.get_rng_state(), "epoch": epoch, "seconds": elapsed,
+                                 "cpu_seconds": cpu}
+            return out
+        if answer in ("stop", "pause"):
             break
     return out
