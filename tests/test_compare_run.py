@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_tiny import COMMITTED, KEPT, write_spec  # noqa: E402
+from malformed import snapshot  # noqa: E402
 
 from hpo_mab import compare  # noqa: E402
 from hpo_mab.cli import main  # noqa: E402
@@ -109,7 +110,8 @@ def test_rerun_recomputes_nothing_and_an_interrupted_cell_resumes(tiny_compare, 
     out = tiny_compare / "out"
     before = _state(out)
     monkeypatch.chdir(tiny_compare)
-    assert main(["compare", "tiny.yaml", "-o", "out", "--jobs", "1", "--no-progress"]) == 0
+    # rerun from the folder's own copy of the experiment file (the same file: not copied onto itself)
+    assert main(["compare", "out/experiment.yaml", "-o", "out", "--jobs", "1", "--no-progress"]) == 0
     assert "all 6 cells are finished" in capsys.readouterr().out
     assert _state(out) == before
     assert not (out / "trials.csv.gz").exists() and (out / "curves.csv.gz").is_file()  # no --full-trials
@@ -133,6 +135,27 @@ def test_rerun_recomputes_nothing_and_an_interrupted_cell_resumes(tiny_compare, 
     assert all(after[k] == v for k, v in untouched.items())
     assert strip_wall_clock(read_journal(journal)) == complete
     assert (peer / "run-0.json").stat().st_mtime_ns == before[str(peer / "run-0.json")]
+
+
+def test_a_dry_run_writes_nothing(tmp_path, capsys, monkeypatch):
+    """--dry-run checks and projects (calibrating in temporary folders) but leaves OUTDIR absent, or as it was:
+    a new folder, a compare folder with cells to run (no calibration.json cached), one whose damaged compare.json
+    was deleted (as its error line says) and an empty one."""
+    spec = write_spec(tmp_path, runs=1, methods=("RANDOM",))  # the committed folder's name, seed and max_trials
+    monkeypatch.chdir(tmp_path)
+    copy, bare, empty = tmp_path / "copy", tmp_path / "bare", tmp_path / "empty"
+    for folder in (copy, bare):
+        folder.mkdir()
+        for name in KEPT:
+            shutil.copyfile(COMMITTED / name, folder / name)
+    (bare / "compare.json").unlink()
+    empty.mkdir()
+    before = {p.name: snapshot(p) for p in tmp_path.iterdir()}
+    for out in ("new", copy, bare, empty):
+        assert main(["compare", spec.name, "-o", str(out), "--jobs", "1", "--dry-run"]) == 0
+        printed = capsys.readouterr().out
+        assert "projection (an estimate): 2 of 2 cells to run" in printed and "a dry run writes nothing" in printed
+        assert {p.name: snapshot(p) for p in tmp_path.iterdir()} == before
 
 
 def test_report_reproduces_the_committed_folder(tmp_path):

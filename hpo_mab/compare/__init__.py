@@ -13,17 +13,19 @@ For notebooks:
     compare.convergence(curves, info["problems"], list(colors), colors, Path("conv"))  # conv.png, conv.pdf
 
 Modules: `spec` (the experiment file), `methods` (its method entries), `cells` (one problem x method cell),
-`matrix` (planning, projection, the worker pool), `collect` (the tables and their loaders), `curves`, `figures`
-and `finals` (the figures), `report` (report.md), `commands` (the command lines).
+`matrix` (planning, projection, the worker pool), `collect` (the tables and their loaders), `rundir` (a single
+run's OUTDIR as such a table), `files` (reading the folder's files: a damaged one is one error line), `curves`,
+`figures` and `finals` (the figures), `report` (report.md), `commands` (the command lines).
 """
 
 from __future__ import annotations
 
-from hpo_mab.compare.collect import load, load_arms, load_curves, load_info, load_run_dir, load_summary, load_trials
+from hpo_mab.compare.collect import load, load_arms, load_curves, load_info, load_summary, load_trials
 from hpo_mab.compare.curves import method_colors
 from hpo_mab.compare.figures import arm_usage, convergence, mean_rank, rank_curves, success_rate
 from hpo_mab.compare.finals import boxes, cd_diagram, score_array
 from hpo_mab.compare.report import write_report
+from hpo_mab.compare.rundir import load_run_dir
 from hpo_mab.compare.spec import Experiment, load_experiment
 
 __all__ = ["Experiment", "arm_usage", "boxes", "cd_diagram", "convergence", "load", "load_arms", "load_curves",

@@ -1,4 +1,4 @@
-"""The tables of a comparison folder, and loading them (the notebook API), from compare folders or single runs.
+"""The tables of a comparison folder, and loading them (the notebook API; a single run's OUTDIR: `rundir`).
 
 What `report` reads is compact (a folder stays small enough to commit: see "Sizes" below):
 
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from hpo_mab.analysis.metrics import FINISHED, normalised_regret
+from hpo_mab.compare.files import NUMBER, check_keys, read_csv, read_json
 from hpo_mab.errors import HpoError
 from hpo_mab.journal import read_journal
 
@@ -48,6 +49,14 @@ FRACTIONS = (0.25, 0.5)
 ARM_BINS = 50
 CURVES, ARMS, TRIALS = "curves.csv.gz", "arms.csv.gz", "trials.csv.gz"
 CURVE_COLUMNS = [*KEYS, "number", "clock", "inc_value", "inc_true", "regret", "inc_row"]
+ARM_COLUMNS = [*KEYS, "bin", "arm", "count"]
+# What the loaders require of the files (report reads proposal_median where summary.csv has it; older folders).
+TRIAL_COLUMNS = [*KEYS, "number", "arm", "clock", "row", "inc_value", "inc_true", "regret"]
+SUMMARY_COLUMNS = [*KEYS, "kind", "trials", "final_regret", "best_value", "regret_25", "regret_50", "time_to_target",
+                   "time_to_goal", "proposal_seconds", "moves", "snaps"]
+INFO_KEYS = {"name": str, "path": str, "seed": int, "runs": int, "criterion": str, "problems": dict, "methods": list}
+PROBLEM_KEYS = {"source": str, "metric": str, "direction": str, "budget": NUMBER}
+METHOD_KEYS = {"name": str, "kind": str, "definition": str}
 GZIP = {"method": "gzip", "mtime": 0}
 
 
@@ -216,9 +225,7 @@ def load(folder: str | Path) -> pd.DataFrame:
 
 def load_trials(folder: str | Path) -> pd.DataFrame:
     """trials.csv.gz, one row per trial (written by `compare --full-trials` only)."""
-    frame = pd.read_csv(_need(Path(folder) / TRIALS), dtype={"arm": str, "state": str})
-    frame["row"] = frame["row"].astype("Int64")
-    return frame
+    return read_csv(_need(Path(folder) / TRIALS), TRIAL_COLUMNS, dtype={"arm": str, "state": str, "row": "Int64"})
 
 
 def load_curves(folder: str | Path) -> pd.DataFrame:
@@ -227,9 +234,7 @@ def load_curves(folder: str | Path) -> pd.DataFrame:
     path = Path(folder) / CURVES
     if not path.is_file() and (Path(folder) / TRIALS).is_file():
         return incumbent_rows(load_trials(folder))
-    frame = pd.read_csv(_need(path))
-    frame["inc_row"] = frame["inc_row"].astype("Int64")
-    return frame
+    return read_csv(_need(path), CURVE_COLUMNS, dtype={"inc_row": "Int64"})
 
 
 def load_arms(folder: str | Path) -> pd.DataFrame:
@@ -239,59 +244,21 @@ def load_arms(folder: str | Path) -> pd.DataFrame:
     if not path.is_file() and (Path(folder) / TRIALS).is_file():
         info = load_info(folder)
         return arm_counts(load_trials(folder), info["problems"], div_methods(info))
-    return pd.read_csv(_need(path), dtype={"arm": str})
+    return read_csv(_need(path), ARM_COLUMNS, dtype={"arm": str})
 
 
 def load_summary(folder: str | Path) -> pd.DataFrame:
     """The runs of a compare folder, one row per run."""
-    return pd.read_csv(_need(Path(folder) / "summary.csv"))
+    return read_csv(_need(Path(folder) / "summary.csv"), SUMMARY_COLUMNS)
 
 
 def load_info(folder: str | Path) -> dict[str, Any]:
     """The experiment a compare folder holds: methods, problems (budgets, targets, directions), missing peers."""
     path = _need(Path(folder) / "compare.json")
-    return json.loads(path.read_text())
-
-
-def load_run_dir(folder: str | Path, label: str | None = None, surrogates: str | Path | None = None
-                 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """A single-run OUTDIR of `hpo-runner TABLE N ...` (journal.jsonl + experiment.json) as a trials table and
-    its problem info; true values and regret where its table loads (by name, from `surrogates` or ours)."""
-    from hpo_mab.outdir import read_json_object
-    from hpo_mab.surrogates import DEFAULT_DIR, get_table
-
-    folder = Path(folder)
-    settings = read_json_object(folder / "experiment.json")
-    records = read_journal(folder / "journal.jsonl")
-    if not records:
-        raise HpoError(f"{folder}: the journal holds no trial")
-    what = settings.get("mode", "?") + (f"-{settings['spec']}" if settings.get("spec") not in (None, settings.get(
-        "mode")) else "")
-    method = label or f"{folder.name} ({what})"
-    table = None
-    if not settings.get("train") and not settings.get("script"):
-        try:
-            table = get_table(str(settings["config_name"]), Path(surrogates or DEFAULT_DIR))
-        except (HpoError, OSError, KeyError):
-            table = None
-    name = str(settings.get("config_name", folder.name))
-    trials = add_incumbents(records_frame(records, name, method), table)
-    live = table is None
-    problem = {"source": name, "live": live, "budget": float(settings.get("budget") or trials["clock"].max()),
-               "goal": settings.get("goal") if settings.get("criterion") == "GOAL" else None,
-               "metric": table.metric.name if table is not None else "value",
-               "direction": table.metric.direction if table is not None else _direction(records)}
-    if table is not None:
-        losses = table.true_losses
-        problem.update(target=float(table.goal_at_top(1.0)), rows=table.n_rows,
-                       best_true=float(table.metric.from_loss(np.min(losses))),
-                       median_true=float(table.metric.from_loss(np.median(losses))))
-    return trials, problem
-
-
-def _direction(records: list[dict[str, Any]]) -> str:
-    """min or max, from how loss relates to value in the journal (a live run's metric is not stored apart)."""
-    for r in records:
-        if r.get("loss") is not None and r.get("value") not in (None, 0):
-            return "min" if r["loss"] == r["value"] else "max"
-    return "min"
+    hint = f"delete it and rerun hpo-runner compare SPEC -o {path.parent} (its finished cells are kept)"
+    info = read_json(path, INFO_KEYS, hint)
+    for name, problem in info["problems"].items():
+        check_keys(path, problem, PROBLEM_KEYS, hint, f"problem {name!r}")
+    for i, method in enumerate(info["methods"]):
+        check_keys(path, method, METHOD_KEYS, hint, f"method {i + 1}")
+    return info

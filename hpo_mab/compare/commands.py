@@ -53,22 +53,68 @@ def method_info(m: Any, missing: str | None = None) -> dict[str, Any]:
     return doc
 
 
+# What compare writes into its folder, beside report.md and figures/ (report.check_outputs checks those).
+FILES = ("compare.json", "experiment.yaml", "calibration.json", "timing.json", "curves.csv.gz", "arms.csv.gz",
+         "summary.csv", "trials.csv.gz")
+FOLDERS = ("cells", "figures")
+
+
+def _listing(names: list[str], most: int = 4) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def check_folder(out: Path) -> None:
+    """HpoError unless OUTDIR is new, empty or a comparison's own folder: one holding compare.json (or, where a
+    damaged compare.json was deleted as its error line says, nothing but what compare writes), never a runner
+    experiment's files; and unless compare can write its files there."""
+    from hpo_mab.outdir import OUTPUTS
+
+    if not out.is_dir():
+        return
+    try:
+        names = sorted(p.name for p in out.iterdir())
+    except OSError as exc:
+        raise HpoError(f"{out}: cannot list the folder ({exc.strerror or exc}); use another -o") from None
+    runner = [n for n in OUTPUTS if n in names]
+    if runner:
+        raise HpoError(f"{out}: holds an hpo-runner experiment ({_listing(runner)}), not a comparison; compare "
+                       "writes a folder of its own: use another -o")
+    foreign = [n for n in names if n not in FILES + FOLDERS + ("report.md",)]
+    if foreign and not (out / "compare.json").exists():
+        raise HpoError(f"{out}: not empty and not a compare folder (no compare.json): it holds {_listing(foreign)}; "
+                       "use another -o (a new or empty folder)")
+    for name in FILES:
+        if (out / name).is_dir():
+            raise HpoError(f"{out / name}: a directory; expected the file compare writes there; move it away or use "
+                           "another -o")
+    if (out / "cells").exists() and not (out / "cells").is_dir():
+        raise HpoError(f"{out / 'cells'}: not a directory; expected the folder of the comparison's cells; move it "
+                       "away or use another -o")
+
+
 def _check_same_experiment(out: Path, info: dict[str, Any]) -> None:
+    """A folder holding compare.json continues that comparison only: the same name, seed, criterion and trial
+    limit, which every cell shares (methods, problems and runs may be added: finished cells are kept, and each
+    resumed cell's own settings are checked by `matrix.plan`)."""
     path = out / "compare.json"
     if not path.is_file():
         return
-    old = json.loads(path.read_text())
-    keys = ("seed", "criterion", "max_trials")
-    differing = [k for k in keys if old.get(k) != info.get(k)]
+    from hpo_mab.compare.files import read_json
+
+    old = read_json(path, hint="delete it to resume this comparison here (its finished cells are kept), or use "
+                    "another -o")
+    keys = ("name", "seed", "criterion", "max_trials")
+    differing = [f"{k} {old.get(k)!r} there, {info.get(k)!r} in {info['path']}" for k in keys
+                 if old.get(k) != info.get(k)]
     if differing:
-        raise HpoError(f"{out}: holds a comparison with other settings ({', '.join(differing)}); use another -o "
-                       "or delete the folder")
+        raise HpoError(f"{out}: holds another comparison ({'; '.join(differing)}); use another -o, or delete the "
+                       "folder to start again")
 
 
 def compare_main(argv: list[str]) -> int:
     from hpo_mab.compare import matrix
     from hpo_mab.compare.collect import collect
-    from hpo_mab.compare.report import write_report
+    from hpo_mab.compare.report import check_outputs, write_report
     from hpo_mab.compare.spec import load_experiment
     from hpo_mab.outdir import check_outdir, make_outdir
 
@@ -81,13 +127,15 @@ def compare_main(argv: list[str]) -> int:
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--full-trials", action="store_true", help="also write trials.csv.gz, one row per trial "
                    "(about 45 bytes a trial; the report does not need it)")
-    p.add_argument("--dry-run", action="store_true", help="check the file and print the projection; run nothing")
+    p.add_argument("--dry-run", action="store_true", help="check the file and the folder and print the "
+                   "projection; run nothing and write nothing into the folder")
     args = p.parse_args(argv)
     if args.jobs < 1:
         raise HpoError(f"--jobs must be at least 1, but got {args.jobs}")
     start = time.perf_counter()
     exp = load_experiment(args.spec)
     out = check_outdir(args.outdir or f"results/compare-{exp.name}")
+    check_folder(out)
     missing = matrix.missing_peers(exp)
     for name, why in missing.items():
         print(f"note: method {name} is not run: {why}", flush=True)
@@ -96,13 +144,19 @@ def compare_main(argv: list[str]) -> int:
         raise HpoError(f"{args.spec}: no method can run (every one is a peer whose package is missing)")
     info = experiment_info(exp, missing)
     _check_same_experiment(out, info)
+    check_outputs(out)
     matrix.plan(cells)  # everything checked before the folder is written
+    if args.dry_run:
+        # Every check above, then the projection: its calibration runs in temporary folders and is not cached
+        # (a calibration.json already in OUTDIR is read), so a dry run writes nothing into OUTDIR.
+        matrix.project(cells, out, args.jobs, save=False)
+        return 0
     make_outdir(out)
     (out / "compare.json").write_text(json.dumps(info, indent=1) + "\n")
-    shutil.copyfile(args.spec, out / "experiment.yaml")
+    copy = out / "experiment.yaml"
+    if not (copy.is_file() and copy.samefile(args.spec)):  # rerun from the folder's own copy
+        shutil.copyfile(args.spec, copy)
     matrix.project(cells, out, args.jobs)
-    if args.dry_run:
-        return 0
     try:
         timing = matrix.run_matrix(cells, args.jobs, args.progress)
     except KeyboardInterrupt:
@@ -167,7 +221,8 @@ def gather(results: list[str], surrogates: str | None = None) -> tuple[Any, dict
     """The trials of several result folders in one table; methods labelled by folder where several are given."""
     import pandas as pd
 
-    from hpo_mab.compare.collect import load_curves, load_info, load_run_dir
+    from hpo_mab.compare.collect import load_curves, load_info
+    from hpo_mab.compare.rundir import load_run_dir
 
     frames, problems, methods = [], {}, []
     for result in results:

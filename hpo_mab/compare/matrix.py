@@ -37,6 +37,7 @@ import numpy as np
 
 from hpo_mab.compare.cells import Cell, budget_of, build_problem, cell_folder, finished_runs, is_finished, plan_cell
 from hpo_mab.compare.cells import run_cell as _run_cell
+from hpo_mab.compare.files import read_json
 from hpo_mab.compare.spec import Experiment
 
 PEER_PACKAGES = {"optuna-tpe": "optuna", "optuna-tpe-mv": "optuna", "optuna-gp": "optuna",
@@ -110,11 +111,12 @@ def _calibrate(cell: Cell) -> dict[str, float]:
     return {"a": a, "b": b, "slower": slower if np.isfinite(slower) and slower > 0 else 1.0}
 
 
-def calibration(cells: list[Cell], out: Path, jobs: int = 1) -> dict[str, dict[str, float]]:
+def calibration(cells: list[Cell], out: Path, jobs: int = 1, save: bool = True) -> dict[str, dict[str, float]]:
     """Per-method cost per trial, measured on the first table problem in `jobs` worker processes (the
-    matrix's: one BLAS thread each), cached in OUT/calibration.json."""
+    matrix's: one BLAS thread each), cached in OUT/calibration.json (read where it is there; written with
+    `save`)."""
     path = out / "calibration.json"
-    cache = json.loads(path.read_text()) if path.is_file() else {}
+    cache = read_json(path, hint="delete it (compare then calibrates again)") if path.is_file() else {}
     first = next((c.problem.id for c in cells if c.problem.table is not None), None)
     todo = {}
     for c in cells:
@@ -128,18 +130,20 @@ def calibration(cells: list[Cell], out: Path, jobs: int = 1) -> dict[str, dict[s
             cache.update(zip(todo, pool.map(_calibrate, todo.values())))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        path.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
+        if save:
+            path.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
     return cache
 
 
-def project(cells: list[Cell], out: Path, jobs: int) -> float:
-    """Print the projected time of the unfinished cells (see the module docstring); returns wall seconds."""
+def project(cells: list[Cell], out: Path, jobs: int, save: bool = True) -> float:
+    """Print the projected time of the unfinished cells (see the module docstring); returns wall seconds.
+    `save`: cache the calibration in OUT (a dry run writes nothing there)."""
     todo = [c for c in cells if not is_finished(c)]
     if not todo:
         print(f"projection: all {len(cells)} cells are finished; nothing to run", flush=True)
         return 0.0
     start = time.perf_counter()
-    cost = calibration(todo, out, jobs)
+    cost = calibration(todo, out, jobs, save)
     took = time.perf_counter() - start
     cpu, live = 0.0, 0.0
     for c in todo:
@@ -153,11 +157,12 @@ def project(cells: list[Cell], out: Path, jobs: int) -> float:
         n = min(n, c.max_trials or n)
         cpu += left * (k["a"] * n + k["b"] * n * n / 2 + REPLAY_SECONDS * n)
     wall = cpu / max(1, min(jobs, len(todo))) + live / max(1, min(jobs, len(todo)))
+    kept = f"cached in {out / 'calibration.json'}" if save else "not kept: a dry run writes nothing"
     print(f"projection (an estimate): {len(todo)} of {len(cells)} cells to run, about {cpu:.0f} CPU s"
           + (f" + {live:.0f} s of live training" if live else "")
           + f", about {wall:.0f} s wall with {jobs} worker(s) on idle cores. Trials per run from rows as slow as each "
           f"method's picks spending each budget; CPU s per trial from {CALIBRATION_TRIALS}-trial calibration "
-          f"runs of each method (took {took:.1f} s; cached in {out / 'calibration.json'})", flush=True)
+          f"runs of each method (took {took:.1f} s; {kept})", flush=True)
     return wall
 
 

@@ -11,7 +11,6 @@ intervals, Kaplan-Meier median times to the target with runs that never reach it
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ from hpo_mab.compare import curves as cv
 from hpo_mab.compare import figures as fg
 from hpo_mab.compare import finals
 from hpo_mab.compare.collect import load_arms, load_curves, load_info, load_summary
+from hpo_mab.compare.files import check_keys, read_json, rewrite_hint
+from hpo_mab.errors import HpoError
 
 FIGURES = {
     "convergence": "Convergence per problem: the incumbent's normalised regret (0 = the table's best row, 1 = its "
@@ -143,11 +144,18 @@ def problem_lines(name: str, problem: dict[str, Any], summary: pd.DataFrame, met
     return lines + [""]
 
 
-def time_lines(folder: Path, summary: pd.DataFrame, methods: list[str]) -> list[str]:
+def load_timing(folder: Path) -> dict[str, dict[str, Any]]:
+    """timing.json: each cell's wall and CPU seconds by its folder; empty where the folder has none."""
+    path = folder / "timing.json"
+    timing = read_json(path) if path.is_file() else {}
+    for key, value in timing.items():
+        check_keys(path, value, {}, rewrite_hint(path), f"cell {key!r}")
+    return timing
+
+
+def time_lines(timing: dict[str, dict[str, Any]], summary: pd.DataFrame, methods: list[str]) -> list[str]:
     """Where the time went: proposal seconds per trial (from the runs' totals and medians), and each method's
-    cells' wall and CPU seconds."""
-    timing_path = folder / "timing.json"
-    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+    cells' wall and CPU seconds (`timing`: `load_timing`)."""
     lines = ["## Time", "", "Proposal seconds: the time an arm, strategy or peer took to propose a trial (measured "
              "while the runs ran). Cells: wall-clock and CPU seconds of the method's cells in their worker processes "
              "(the last session that ran them). Median proposal s per trial: the median over the method's runs of each "
@@ -171,10 +179,23 @@ def _total(values: list[Any], digits: int) -> str:
     return f"{sum(known):.{digits}f}" if known else "-"
 
 
+def check_outputs(folder: Path) -> None:
+    """HpoError naming what stands where the report writes: a file named figures, a directory named report.md
+    or like a figure."""
+    figures = folder / "figures"
+    if figures.exists() and not figures.is_dir():
+        raise HpoError(f"{figures}: not a directory; expected the folder the report draws its figures into; "
+                       "move the file away")
+    for path in [folder / "report.md", *(figures / f"{name}{ext}" for name in FIGURES for ext in (".png", ".pdf"))]:
+        if path.is_dir():
+            raise HpoError(f"{path}: a directory; expected the file the report writes there; move it away")
+
+
 def write_report(folder: str | Path) -> Path:
     """Redraw every figure and write folder/report.md from the folder's tables alone."""
     folder = Path(folder)
-    info, summary = load_info(folder), load_summary(folder)
+    check_outputs(folder)
+    info, summary, timing = load_info(folder), load_summary(folder), load_timing(folder)
     methods, ranked = run_methods(info), ranked_methods(info)
     references = frozenset(methods) - frozenset(ranked)
     figures = draw_figures(folder, load_curves(folder), load_arms(folder), summary, info)
@@ -212,7 +233,7 @@ def write_report(folder: str | Path) -> Path:
         else:
             lines += [f"- {name}: not drawn (" + ("no DIV method" if name == "arm_usage" else "needs at least 2 "
                       "problems and 3 methods" if name == "cd_diagram" else "no data") + ").", ""]
-    lines += time_lines(folder, summary, methods)
+    lines += time_lines(timing, summary, methods)
     path = folder / "report.md"
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
     return path
