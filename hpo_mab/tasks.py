@@ -86,8 +86,8 @@ class Task:
 
 def _need(root: Path | None, task: str) -> Path:
     if root is None:
-        raise HpoError(f"{task} needs the datasets directory: give --datasets DIR or set {DATASETS_ENV} "
-                       "(it holds kin8nm/ and protein/)")
+        raise HpoError(f"{task} needs the datasets directory: give --datasets DIR (in a compare file, the "
+                       f"problem's 'datasets') or set {DATASETS_ENV} (it holds kin8nm/ and protein/)")
     return root
 
 

@@ -186,3 +186,11 @@ def test_the_command_line_process_prints_one_line(valid, tmp_path):
                          timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert res.stderr.count("\n") == 1 and res.stderr.startswith(f"hpo-runner: error: {path}: {text}"), res.stderr
+
+
+def test_a_live_problems_bad_device_names_the_problem(tmp_path, capsys):
+    spec = tmp_path / "live.yaml"
+    spec.write_text("runs: 1\nproblems:\n  - {task: diabetes-mlp, device: nonsense, budget: 5}\nmethods: [RANDOM]\n")
+    refused(capsys, ["compare", spec, "-o", tmp_path / "out", "--dry-run"],
+            "problem 'diabetes-mlp' of the compare file: --device 'nonsense': not a torch device")
+    assert not (tmp_path / "out").exists()

@@ -60,8 +60,11 @@ def build_problem(spec: ProblemSpec) -> Any:
     from hpo_mab.backends.train import task_problem
     from hpo_mab.tasks import get_task
 
-    problem = task_problem(get_task(spec.task), spec.epochs, spec.device, spec.datasets)
-    return with_candidates(problem, spec.candidates, DEFAULT_DIR)
+    try:
+        problem = task_problem(get_task(spec.task), spec.epochs, spec.device, spec.datasets)
+        return with_candidates(problem, spec.candidates, DEFAULT_DIR)
+    except HpoError as exc:  # the task's checks name the runner's flags; here the values come from the file
+        raise HpoError(f"problem {spec.id!r} of the compare file: {exc}") from None
 
 
 def budget_of(spec: ProblemSpec, problem: Any) -> float:
