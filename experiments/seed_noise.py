@@ -13,6 +13,10 @@ live trials match the recorded seeds trial by trial on average. Written down bef
 - the within-row spread of fresh seeds equals that of the recorded seeds (ratio of pooled variances about 1;
   an F test at 5% says whether it differs). A larger fresh spread would let the best of many live trials beat
   the best a table run can replay, which is what live_vs_table.py saw on protein-mlp.
+Added after the first protein-mlp run, whose random rows showed a few recorded pairs far apart (the F test
+assumes normal noise): a rank test of the spread, Mann-Whitney on |deviation from the row mean|, each scaled
+by sqrt(n / (n - 1)) for n draws per row so that both groups estimate the same SD. The fresh values are
+saved beside --out (`seed_noise_<table>.json`), and `--from-saved` analyses them again without training.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
@@ -69,6 +74,9 @@ def compare_group(name: str, rows: np.ndarray, recorded: np.ndarray, fresh: np.n
     var_fresh, dof_fresh = pooled_variance(log_fresh)
     ratio = var_fresh / var_rec
     p_f = 2 * min(stats.f.sf(ratio, dof_fresh, dof_rec), stats.f.cdf(ratio, dof_fresh, dof_rec))
+    scaled = [np.abs(a - a.mean(axis=1, keepdims=True)).ravel() * np.sqrt(a.shape[1] / (a.shape[1] - 1))
+              for a in (log_rec, log_fresh)]
+    ranks = stats.mannwhitneyu(scaled[1], scaled[0])
     best_rec = log_rec.min(axis=1)
     best_fresh = log_fresh[:, : recorded.shape[1]].min(axis=1)  # best of as many fresh seeds as recorded
     return [
@@ -77,6 +85,8 @@ def compare_group(name: str, rows: np.ndarray, recorded: np.ndarray, fresh: np.n
         f"(SE {per_row.std(ddof=1) / np.sqrt(len(rows)):.4f}), t test p = {t.pvalue:.3g}",
         f"  within-row SD of log val: recorded {np.sqrt(var_rec):.4f} (dof {dof_rec}), fresh {np.sqrt(var_fresh):.4f} "
         f"(dof {dof_fresh}); variance ratio {ratio:.2f}, F test p = {p_f:.3g}",
+        f"  |deviation from the row mean| (scaled), median: recorded {np.median(scaled[0]):.4f}, fresh "
+        f"{np.median(scaled[1]):.4f}; Mann-Whitney p = {ranks.pvalue:.3g}",
         f"  best of {recorded.shape[1]} per row, log val: recorded minus fresh, "
         f"mean {np.mean(best_rec - best_fresh):+.4f}",
     ]
@@ -92,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--datasets", default=None)
     p.add_argument("--out", type=Path, default=None, help="append the lines to this file")
+    p.add_argument("--from-saved", action="store_true", help="analyse the saved fresh values again; train nothing")
     args = p.parse_args(argv)
     try:
         table = get_table(args.table)
@@ -110,19 +121,29 @@ def main(argv: list[str] | None = None) -> int:
     random_rows = np.sort(rng.choice(rest, size=args.random, replace=False))
     rows = np.concatenate([top, random_rows])
     seeds = rng.integers(1000, 2**31 - 1, size=(len(rows), args.fresh))  # never 0 or 1, the recorded ones
-    jobs = [(task.name, table.config(int(r)), table.n_epochs, int(s), args.datasets)
-            for r, row_seeds in zip(rows, seeds) for s in row_seeds]
-    start = time.monotonic()
-    with ProcessPoolExecutor(args.workers, initializer=_one_thread) as pool:
-        results = list(pool.map(_train, jobs))
-    wall = time.monotonic() - start
+    saved = (args.out.parent if args.out else Path("experiments/results")) / f"seed_noise_{table.name}.json"
+    if args.from_saved:
+        doc = json.loads(saved.read_text())
+        if doc["rows"] != rows.tolist() or doc["seeds"] != seeds.tolist():
+            print(f"seed_noise: {saved} holds other rows or seeds (other options)", file=sys.stderr)
+            return 2
+        results, wall = [tuple(r) for r in doc["results"]], doc["wall_s"]
+    else:
+        jobs = [(task.name, table.config(int(r)), table.n_epochs, int(s), args.datasets)
+                for r, row_seeds in zip(rows, seeds) for s in row_seeds]
+        start = time.monotonic()
+        with ProcessPoolExecutor(args.workers, initializer=_one_thread) as pool:
+            results = list(pool.map(_train, jobs))
+        wall = time.monotonic() - start
+        saved.write_text(json.dumps({"table": table.name, "rows": rows.tolist(), "seeds": seeds.tolist(),
+                                     "results": results, "wall_s": wall}) + "\n")
     fresh = np.array([r[0] for r in results]).reshape(len(rows), args.fresh)
     if not np.isfinite(fresh).all():  # a diverged fresh run: its value stands in as the largest one seen
         print(f"seed_noise: {int((~np.isfinite(fresh)).sum())} fresh runs diverged", file=sys.stderr)
         fresh = np.where(np.isfinite(fresh), fresh, np.nanmax(fresh))
     cpu = sum(r[2] for r in results)
-    lines = [f"{table.name}: {len(jobs)} training runs with fresh seeds ({task.name}, cpu, {args.workers} workers of "
-             f"one thread; {cpu:.0f} CPU s, {wall:.0f} s wall), seed {args.seed}; metric {table.metric.name}"]
+    lines = [f"{table.name}: {len(results)} training runs with fresh seeds ({task.name}, cpu, {args.workers} "
+             f"workers of one thread; {cpu:.0f} CPU s, {wall:.0f} s wall), seed {args.seed}; metric {table.metric.name}"]
     lines += compare_group(f"top {args.top} rows by recorded mean", top, values[top], fresh[: len(top)])
     lines += compare_group(f"{args.random} random rows", random_rows, values[random_rows], fresh[len(top):])
     print("\n".join(lines))
