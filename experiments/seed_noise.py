@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         fresh = np.where(np.isfinite(fresh), fresh, np.nanmax(fresh))
     cpu = sum(r[2] for r in results)
     lines = [f"{table.name}: {len(results)} training runs with fresh seeds ({task.name}, cpu, {args.workers} "
-             f"workers of one thread; {cpu:.0f} CPU s, {wall:.0f} s wall), seed {args.seed}; metric {table.metric.name}"]
+             f"workers of one thread; {cpu:.0f} CPU s, {wall:.0f} s wall), seed {args.seed}; "
+             f"metric {table.metric.name}"]
     lines += compare_group(f"top {args.top} rows by recorded mean", top, values[top], fresh[: len(top)])
     lines += compare_group(f"{args.random} random rows", random_rows, values[random_rows], fresh[len(top):])
     print("\n".join(lines))
