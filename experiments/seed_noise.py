@@ -16,7 +16,7 @@ live trials match the recorded seeds trial by trial on average. Written down bef
 Added after the first protein-mlp run, whose random rows showed a few recorded pairs far apart (the F test
 assumes normal noise): a rank test of the spread, Mann-Whitney on |deviation from the row mean|, each scaled
 by sqrt(n / (n - 1)) for n draws per row so that both groups estimate the same SD. The fresh values are
-saved beside --out (`seed_noise_<table>.json`), and `--from-saved` analyses them again without training.
+saved in `experiments/results/seed_noise_<table>.json`, and `--from-saved` analyses them again without training.
 """
 
 from __future__ import annotations
@@ -121,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     random_rows = np.sort(rng.choice(rest, size=args.random, replace=False))
     rows = np.concatenate([top, random_rows])
     seeds = rng.integers(1000, 2**31 - 1, size=(len(rows), args.fresh))  # never 0 or 1, the recorded ones
-    saved = (args.out.parent if args.out else Path("experiments/results")) / f"seed_noise_{table.name}.json"
+    saved = Path(__file__).resolve().parent / "results" / f"seed_noise_{table.name}.json"
     if args.from_saved:
+        if not saved.is_file():
+            print(f"seed_noise: no saved fresh values {saved}; run without --from-saved first", file=sys.stderr)
+            return 2
         doc = json.loads(saved.read_text())
         if doc["rows"] != rows.tolist() or doc["seeds"] != seeds.tolist():
             print(f"seed_noise: {saved} holds other rows or seeds (other options)", file=sys.stderr)
