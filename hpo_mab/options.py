@@ -49,7 +49,8 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
                 break
     if not path.is_file():
         if explicit:
-            raise HpoError(f"{path}: no such run configuration")
+            what = "is a directory, not a run configuration file" if path.is_dir() else "no such run configuration"
+            raise HpoError(f"{path}: {what}")
         return {}
     try:
         text = path.read_text(encoding="utf-8")
@@ -152,7 +153,9 @@ def resolve_options(args: argparse.Namespace, argv: list[str] | None = None) -> 
                        "drop it (search spaces for the Python API load with hpo_mab.load_space)")
     directory = args.run_conf if args.run_conf is not None else "run_conf"
     if args.run_conf is not None and not Path(directory).is_dir():
-        raise HpoError(f"-rc {directory}: no such run configuration directory")
+        what = "a file, not a directory of run configurations" if Path(directory).exists() else \
+            "no such run configuration directory"
+        raise HpoError(f"-rc {directory}: {what}")
     conf = args.conf if args.conf is not None else "arms.json"
     options = dict(DEFAULTS)
     options["arms"] = parse_arms([{"model": m, **({"acq_func": a} if a else {})} for m, a in DEFAULT_ARMS],

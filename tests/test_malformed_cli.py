@@ -6,12 +6,15 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from malformed import refused, snapshot
 
 from hpo_mab.cli import main
 from hpo_mab.surrogates import load_table
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,8 @@ BAD_RUNS = [
     (["--overwrite", "-cmissing.yaml"], "no such run configuration"),
     (["--overwrite", "-hc", "hp_conf"], "-hc"),
     (["--overwrite", "-rc", "no/such/dir"], "no such run configuration directory"),
+    (["--overwrite", "-rc", REPO / "README.md"], "README.md: a file, not a directory of run configurations"),
+    (["--overwrite", "-rc", REPO, "-c", "hp_conf"], "hp_conf: is a directory, not a run configuration file"),
     (["--overwrite", "-l", "loud"], "unknown log level"),
     (["--overwrite", "-m", "XGB"], "unknown mode 'XGB'"),
     (["--overwrite", "--surrogates-dir", "/nonexistent-dir"], "--surrogates-dir /nonexistent-dir: no such directory"),
