@@ -4,7 +4,6 @@ checked with one clear line naming the file, key or flag and what was expected (
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import yaml
 
 from hpo_mab.catalog import CANDIDATE_CHOICES, MODES, STRATEGY_NAMES
+from hpo_mab.config_text import parse_config
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
 from hpo_mab.errors import HpoError, syntax_error_text
 from hpo_mab.termination import parse_duration
@@ -54,7 +54,7 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
         return {}
     try:
         text = path.read_text(encoding="utf-8")
-        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        doc = parse_config(text, path.suffix)
     except (OSError, UnicodeDecodeError) as exc:
         raise HpoError(f"{path}: cannot read the run configuration ({type(exc).__name__}: {exc})")
     except (ValueError, yaml.YAMLError, RecursionError) as exc:

@@ -220,3 +220,38 @@ def test_build_table_caps_in_the_api(tmp_path):
     with pytest.raises(HpoError, match="at most 100,000,000"):
         build_table("x", None, 10, 10**6, 15, 1, tmp_path / "bt", pack_only=True)
     assert not (tmp_path / "bt").exists()
+
+
+def _bomb() -> str:
+    """A YAML list whose aliases expand to 9**9 values ("billion laughs"), in a few hundred bytes."""
+    parts = ["&a0 [x, x, x, x, x, x, x, x, x]"]
+    parts += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    return "[" + ", ".join(parts) + "]"
+
+
+@pytest.mark.parametrize("name, text, args", [
+    ("rc/bomb.yaml", "mode: {bomb}\n", ["digits-lenet", "1", "-rc", "{d}/rc", "-c", "bomb.yaml"]),
+    ("spec.yaml", "runs: {bomb}\nproblems: [digits-lenet]\nmethods: [TPE]\n", ["compare", "{d}/spec.yaml"]),
+    ("otx.yaml", "metric: {bomb}\nhp_space: {{}}\n", ["digits-lenet", "1", "--hpo-config", "{d}/otx.yaml"]),
+    ("hc/quadratic.yaml", "hp_space: {{lr: {{param_type: uniform, range: {bomb}}}}}\n",
+     ["quadratic", "1", "-rc", str(ROOT / "examples"), "-c", "script.yaml", "-hc", "{d}/hc"]),
+])
+def test_a_yaml_alias_bomb_is_one_line_and_no_memory(tmp_path, capsys, name, text, args):
+    from hpo_mab.cli import main
+
+    path = tmp_path / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text.format(bomb=_bomb()))
+    argv = [a.format(d=tmp_path) for a in args] + ["-o", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: not valid YAML: expands to more than 100,000 values" in err and len(err) < 400
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_configuration_key_given_twice_is_refused(tmp_path, capsys):
+    from hpo_mab.cli import main
+
+    (tmp_path / "twice.yaml").write_text("mode: TPE\nseed: 1\nmode: GP\n")
+    assert main(["digits-lenet", "1", "-rc", str(tmp_path), "-c", "twice.yaml", "-o", str(tmp_path / "o")]) == 2
+    assert "key 'mode' appears more than once" in capsys.readouterr().err

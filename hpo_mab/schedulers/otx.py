@@ -26,9 +26,10 @@ from pathlib import Path
 
 import yaml
 
+from hpo_mab.config_text import parse_config
 from hpo_mab.errors import HpoError, syntax_error_text
 from hpo_mab.space import Space
-from hpo_mab.space.loaders import UniqueKeyLoader, space_from_otx
+from hpo_mab.space.loaders import space_from_otx
 from hpo_mab.space.params import is_number
 
 __all__ = ["KEYS", "OtxConfig", "load_otx_config"]
@@ -90,7 +91,7 @@ def _read(path: Path) -> dict:
     if not path.is_file():
         raise HpoError(f"{path}: no such hpo_config file")
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # SafeLoader, no duplicate keys
+        doc = parse_config(path.read_text(encoding="utf-8"), ".yaml")
     except (OSError, UnicodeDecodeError) as exc:
         raise HpoError(f"{path}: cannot read the hpo_config file ({type(exc).__name__}: {exc})")
     except (yaml.YAMLError, ValueError, RecursionError) as exc:

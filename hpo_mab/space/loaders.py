@@ -18,13 +18,13 @@ OTX YAML (seed 000)::
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from hpo_mab.config_text import parse_config
 from hpo_mab.errors import HpoError, syntax_error_text
 from hpo_mab.space.params import Param, is_number
 from hpo_mab.space.space import Space
@@ -233,40 +233,6 @@ def space_from_otx(doc: dict, where: str) -> Space:
     return Space(params, meta)
 
 
-class _DuplicateKey(ValueError):
-    """A key given twice in one JSON object (json would keep the last one silently)."""
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
-    """json's object_pairs_hook: a dict, refusing a key given twice."""
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(f"key {key!r} appears more than once in one object")
-        out[key] = value
-    return out
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader, refusing a key given twice in one mapping (a YAMLError; merge keys `<<` may override)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                twice = key in seen
-                seen.add(key)
-            except TypeError:  # an unhashable key: SafeLoader's own error says so
-                break
-            if twice:
-                raise yaml.constructor.ConstructorError(
-                    problem=f"key {key!r} appears more than once in one mapping (line {key_node.start_mark.line + 1})")
-        return super().construct_mapping(node, deep=deep)
-
-
 def load_space(path: str | Path) -> Space:
     """Load a Space from a JSON (original form) or YAML (OTX form) file."""
     path = Path(path)
@@ -277,9 +243,8 @@ def load_space(path: str | Path) -> Space:
     except (OSError, UnicodeDecodeError) as exc:
         raise HpoError(f"{path}: cannot read the search-space file ({type(exc).__name__}: {exc})")
     try:
-        doc = json.loads(text, object_pairs_hook=_unique_pairs) if path.suffix == ".json" else \
-            yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader subclass
-    except (ValueError, yaml.YAMLError, RecursionError) as exc:  # JSONDecodeError and _DuplicateKey are ValueErrors
+        doc = parse_config(text, path.suffix)
+    except (ValueError, yaml.YAMLError, RecursionError) as exc:
         raise HpoError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {syntax_error_text(exc)}")
     if not isinstance(doc, dict):
         raise HpoError(f"{path}: expected a mapping at the top level, but got {type(doc).__name__}")
