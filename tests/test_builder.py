@@ -141,3 +141,48 @@ def test_builds_a_regression_mlp_table_from_the_task_registry(tmp_path: Path) ->
     assert builder.build_table("dia", None, 3, 1, 2, 1, tmp_path, task="diabetes-mlp", device="cpu").n_rows == 3
     with pytest.raises(HpoError, match="unknown training task"):
         builder.build_table_main(["x", "--task", "nope", "--out-dir", str(tmp_path)])
+
+
+def _good_record(tmp_path: Path) -> dict:
+    builder.build_table("dia", None, 1, 1, 2, 1, tmp_path, task="diabetes-mlp", device="cpu")
+    record = json.loads((tmp_path / "build" / "dia.jsonl").read_text().splitlines()[0])
+    assert record["task"] == "diabetes-mlp"
+    return record
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r.update(task="kin8nm-mlp"), "was trained by task 'kin8nm-mlp', not 'diabetes-mlp'"),
+    (lambda r: r.pop("config"), "lacks config"),
+    (lambda r: r.update(seeds=0), "'seeds' must be a non-empty list"),
+    (lambda r: r.update(seeds=["0"]), "'seeds' must be a non-empty list"),
+    (lambda r: r.update(row=0.7), "'row' must be a non-negative integer"),
+    (lambda r: r.update(val_rmse=[5]), "'val_rmse' must hold lists of finite numbers"),
+    (lambda r: r.update(val_rmse=[["a", "b"]]), "'val_rmse' must hold lists of finite numbers"),
+    (lambda r: r.update(cpu_seconds=[[-1.0, 2.0]]), "'cpu_seconds' must not be negative"),
+])
+def test_a_bad_build_record_is_one_line_and_the_file_is_kept(tmp_path: Path, change, message) -> None:
+    record = _good_record(tmp_path)
+    change(record)
+    path = tmp_path / "build" / "dia.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    before = path.read_bytes()
+    with pytest.raises(HpoError, match="dia.jsonl:1: not a build record of this table") as info:
+        builder.build_table("dia", None, 2, 1, 2, 1, tmp_path, task="diabetes-mlp", device="cpu")
+    assert message in str(info.value) and path.read_bytes() == before
+
+
+def test_pack_only_keeps_a_last_line_without_its_newline(tmp_path: Path) -> None:
+    record = _good_record(tmp_path)
+    path = tmp_path / "build" / "dia.jsonl"
+    path.write_text(json.dumps(record))  # no newline: torn, so not packed, but a pack does not cut it off
+    with pytest.raises(HpoError, match="no finished rows"):
+        builder.build_table("dia", None, 1, 1, 2, 1, tmp_path, task="diabetes-mlp", device="cpu", pack_only=True)
+    assert path.read_text() == json.dumps(record)
+
+
+def test_a_configuration_the_trainer_cannot_train_is_one_line_naming_the_row(tmp_path: Path) -> None:
+    space = json.loads((Path(__file__).resolve().parents[1] / "hp_conf" / "regression-mlp.json").read_text())
+    space["hyperparams"]["optimizer"].update(range=["sgd"], default="sgd")
+    (tmp_path / "sgd.json").write_text(json.dumps(space))
+    with pytest.raises(HpoError, match=r"row 0 \(.*\): the trainer failed \(ValueError: unknown optimizer 'sgd'"):
+        builder.build_table("sgd", tmp_path / "sgd.json", 2, 1, 2, 1, tmp_path, task="diabetes-mlp", device="cpu")

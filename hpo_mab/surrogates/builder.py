@@ -23,6 +23,7 @@ Run it as `hpo-runner build-table NAME ...` or `python -m hpo_mab.surrogates.bui
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import platform
 import signal
@@ -61,20 +62,51 @@ def sobol_configs(space: Space, n: int, sobol_seed: int) -> list[Config]:
     return [space.decode(u) for u in space.sobol(n, np.random.default_rng(sobol_seed))]
 
 
-def read_done(path: Path, configs: list[Config], epochs: int, keys: tuple[str, str] = ("val_acc", "test_acc")
-              ) -> Done:
-    """Finished (row, seed) curves in a build file; cuts off a torn last line, checks every config.
+def _finite_list(curve: Any) -> bool:
+    return isinstance(curve, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in curve)
+
+
+def _record_problem(rec: Any, keys: tuple[str, str], epochs: int, task: str) -> str | None:
+    """What is wrong with one build record, or None (a record of `task` with `epochs`-long finite curves)."""
+    if not isinstance(rec, dict):
+        return f"expected a JSON object, but got {type(rec).__name__}"
+    missing = [k for k in ("row", "config", "seeds", *keys, "cpu_seconds") if k not in rec]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    if rec.get("task", task) != task:  # records name their task since stop 11 (older ones are the table's)
+        return f"was trained by task {rec['task']!r}, not {task!r}; use another table name or --out-dir"
+    row, seeds = rec["row"], rec["seeds"]
+    if isinstance(row, bool) or not isinstance(row, int) or row < 0:
+        return f"'row' must be a non-negative integer, but got {row!r}"
+    if not isinstance(rec["config"], dict):
+        return "'config' must be a JSON object"
+    if not (isinstance(seeds, list) and seeds and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                                                     for x in seeds)):
+        return f"'seeds' must be a non-empty list of non-negative integers, but got {str(seeds)[:80]}"
+    for key in (*keys, "cpu_seconds"):
+        curves = rec[key]
+        if not (isinstance(curves, list) and len(curves) == len(seeds)):
+            return f"'{key}' must hold one curve per seed"
+        if not all(_finite_list(c) for c in curves):
+            return f"'{key}' must hold lists of finite numbers"
+    if any(v < 0 for c in rec["cpu_seconds"] for v in c):
+        return "'cpu_seconds' must not be negative"
+    return None
+
+
+def read_done(path: Path, configs: list[Config], epochs: int, keys: tuple[str, str] = ("val_acc", "test_acc"),
+              task: str = "digits-lenet") -> tuple[Done, int]:
+    """Finished (row, seed) curves in a build file and the length of its complete part (a last line without
+    its newline is torn: the row was in flight when the build was killed; the caller cuts it off before
+    appending, and trains that row again). Every record and config is checked; nothing is written here.
 
     `keys`: the record's metric and test-metric keys (the task's)."""
     done: Done = {}
     if not path.is_file():
-        return done
+        return done, 0
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
-    if end < len(data):  # a torn last line: the row was in flight when the build was killed
-        print(f"{path}: cutting off a torn last line ({len(data) - end} bytes)", file=sys.stderr)
-        with path.open("r+b") as f:
-            f.truncate(end)
     try:
         text = data[:end].decode()
     except UnicodeDecodeError:
@@ -84,19 +116,22 @@ def read_done(path: Path, configs: list[Config], epochs: int, keys: tuple[str, s
             continue
         try:
             rec = json.loads(line)
-            row, seeds = int(rec["row"]), rec["seeds"]
-            if "cpu_seconds" not in rec:  # an early record without CPU time: trained again
-                continue
-            curves = list(zip(rec[keys[0]], rec[keys[1]], rec["cpu_seconds"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise HpoError(f"{path}:{number}: not a build record ({type(exc).__name__}: {exc})")
+        except (ValueError, RecursionError) as exc:
+            raise HpoError(f"{path}:{number}: not a build record (not JSON: {exc})")
+        if isinstance(rec, dict) and "cpu_seconds" not in rec and "row" in rec:
+            continue  # an early record without CPU time: trained again
+        problem = _record_problem(rec, keys, epochs, task)
+        if problem is not None:
+            raise HpoError(f"{path}:{number}: not a build record of this table: {problem}")
+        row, seeds = rec["row"], rec["seeds"]
+        curves = list(zip(rec[keys[0]], rec[keys[1]], rec["cpu_seconds"]))
         if row < len(configs) and rec["config"] != configs[row]:
             raise HpoError(f"{path}:{number}: row {row} has config {rec['config']} but the Sobol sample gives "
                            f"{configs[row]}; use the same --space and --sobol-seed, or move the file away")
         if any(len(c) != epochs for curve in curves for c in curve):
             raise HpoError(f"{path}:{number}: row {row} was trained for other than {epochs} epochs")
         done.setdefault(row, {}).update(zip(seeds, curves))
-    return done
+    return done, end
 
 
 def check_device(device: str | None) -> None:
@@ -117,7 +152,16 @@ def check_device(device: str | None) -> None:
 
 
 def _train_row(task: tuple) -> dict[str, Any]:
-    """Train one row for the given seeds (runs in a worker process)."""
+    """Train one row for the given seeds (runs in a worker process); a configuration the trainer cannot
+    train (a --space value it does not know) is one HpoError line naming the row, the rows done are kept."""
+    try:
+        return _train_row_unchecked(task)
+    except Exception as exc:  # noqa: BLE001 - any trainer error, carried back from the worker as one line
+        raise HpoError(f"row {task[0]} ({task[1]}): the trainer failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                       "finished rows are kept in the build record") from None
+
+
+def _train_row_unchecked(task: tuple) -> dict[str, Any]:
     row, config, seeds, epochs, device = task[:5]
     name, datasets = task[5:] if len(task) > 5 else ("digits-lenet", None)
     if name == "digits-lenet":
@@ -223,8 +267,7 @@ def build_table(name: str, space_path: str | Path | None, n_configs: int, n_seed
     if log_path.exists() and not log_path.is_file():
         raise HpoError(f"{log_path}: exists and is not a file")
     configs = sobol_configs(space, n_configs, sobol_seed)
-    done = read_done(log_path, configs, epochs, (spec.metric.name, spec.test_name))
-    make_outdir(out_dir / "build", "--out-dir")
+    done, complete = read_done(log_path, configs, epochs, (spec.metric.name, spec.test_name), task)
     command = (f"hpo-runner build-table {name} --space {space_path} --configs {n_configs} --seeds {n_seeds} "
                f"--epochs {epochs} --workers {workers} --sobol-seed {sobol_seed}"
                + ("" if out_dir.resolve() == DEFAULT_DIR.resolve() else f" --out-dir {out_dir}")
@@ -241,6 +284,12 @@ def build_table(name: str, space_path: str | Path | None, n_configs: int, n_seed
                     "predicting the training mean")
     if pack_only:
         return pack(name, space, configs, done, n_seeds, epochs, npz_path, meta, spec.metric)
+    make_outdir(out_dir / "build", "--out-dir")
+    if log_path.is_file() and log_path.stat().st_size > complete:  # everything checked: now cut the torn line
+        print(f"{log_path}: cutting off a torn last line ({log_path.stat().st_size - complete} bytes)",
+              file=sys.stderr)
+        with log_path.open("r+b") as f:
+            f.truncate(complete)
     extra = () if task == "digits-lenet" else (task, datasets)
     tasks = [(r, configs[r], [s for s in range(n_seeds) if s not in done.get(r, {})], epochs, device, *extra)
              for r in range(n_configs)]
@@ -251,7 +300,7 @@ def build_table(name: str, space_path: str | Path | None, n_configs: int, n_seed
     start = time.monotonic()
     with log_path.open("a") as log:
         for i, rec in enumerate(_run(tasks, workers), 1):
-            log.write(json.dumps(rec) + "\n")
+            log.write(json.dumps({**rec, "task": task}) + "\n")
             log.flush()
             done.setdefault(rec["row"], {}).update(zip(rec["seeds"], zip(rec[spec.metric.name], rec[spec.test_name],
                                                                          rec["cpu_seconds"])))
