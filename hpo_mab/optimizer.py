@@ -55,6 +55,31 @@ def _child(seed: int | np.random.SeedSequence, key: int) -> np.random.SeedSequen
     return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, key))
 
 
+MAX_INIT = 1_000_000  # the initial design is drawn up front: 10**12 points asked numpy for 16 TiB
+
+
+def _check_options(mode: str, spec: Any, arms: Any, strategy_options: Any, arm_options: Any, budget: Any) -> None:
+    """The optional constructor arguments, checked as the command line checks them (HpoError naming each)."""
+    from hpo_mab.options import check_strategy_options
+
+    if arms is not None and not (isinstance(arms, (list, tuple)) and arms and all(
+            isinstance(a, (list, tuple)) and len(a) == 2 and isinstance(a[0], str) and (a[1] is None or
+                                                                                    isinstance(a[1], str))
+            for a in arms)):
+        raise HpoError(f"arms must be a non-empty list of (model, acquisition or None) pairs such as "
+                       f"[('GP', 'EI'), ('TPE', None)], but got {str(arms)[:120]}")
+    for name, value in (("strategy_options", strategy_options), ("arm_options", arm_options)):
+        if value is not None and not isinstance(value, Mapping):
+            raise HpoError(f"{name} must be a mapping, but got {str(value)[:120]!r}")
+    if budget is not None and not isinstance(budget, Budget):
+        raise HpoError(f"budget must be a hpo_mab.strategies.Budget, but got {type(budget).__name__}")
+    if strategy_options:
+        strategy = (spec or DEFAULT_STRATEGY).upper() if mode.upper() == "DIV" else None
+        check_strategy_options(dict(strategy_options), mode.upper(), strategy, "Optimizer")
+    if arm_options is not None:
+        check_arm_options(arm_options)
+
+
 def _check_arguments(space: Any, mode: Any, seed: Any, run: Any, n_init: Any) -> None:
     """Bad constructor arguments raise HpoError with the rule and the value received."""
     if not isinstance(space, Space):
@@ -71,6 +96,8 @@ def _check_arguments(space: Any, mode: Any, seed: Any, run: Any, n_init: Any) ->
     for name, value in (("run", run), ("n_init", n_init)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0):
             raise HpoError(f"{name} must be a non-negative integer, but got {value!r}")
+    if n_init is not None and n_init > MAX_INIT:
+        raise HpoError(f"n_init must be at most {MAX_INIT:,} (the initial design is drawn up front), but got {n_init}")
 
 
 def n_initial(space: Space) -> int:
@@ -115,6 +142,7 @@ class Optimizer:
                  arm_options: Mapping[str, Any] | None = None, model_data: str = "full") -> None:
         self.sense = direction_of(direction)  # maps told values to minimised losses and back
         _check_arguments(space, mode, seed, run, n_init)
+        _check_options(mode, spec, arms, strategy_options, arm_options, budget)
         if metric is not None and getattr(metric, "direction", self.sense.name) != self.sense.name:
             raise HpoError(f"direction {self.sense.name!r} contradicts the metric's direction {metric.direction!r}")
         if arms is None and mode.upper() == "DIV":
@@ -224,6 +252,12 @@ class Optimizer:
         """Record the value observed for a configuration returned by `ask` (None: the trial failed)."""
         if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
             raise HpoError(f"tell() needs a number or None (a failed trial) as the value, but got {value!r}")
+        if value is not None:
+            try:
+                value = float(value)  # before the ask is used up: an int beyond a float's range fails here
+            except OverflowError:
+                raise HpoError(f"tell() needs a number a float can hold, but got an integer of "
+                               f"{len(str(abs(value)))} digits") from None
         waiting = self._pending.get(_key(config)) if isinstance(config, Mapping) else None
         if not waiting:
             raise HpoError(f"tell() needs a configuration returned by ask() and not yet told, but got {config}")

@@ -154,6 +154,11 @@ def test_intlog_in_both_file_formats(tmp_path):
     (dict(seed="0"), "seed must be"), (dict(direction="up"), "direction must be"),
     (dict(mode="XGB"), "unknown mode .XGB.; expected one of DIV, "), (dict(mode="DIV", spec="EI"), "unknown strategy"),
     (dict(mode="DIV", arms=[]), "non-empty"), (dict(n_init=-1), "n_init must be"), (dict(run=-2), "run must be"),
+    (dict(arms="GP"), "arms must be a non-empty list of"), (dict(arm_options=[1]), "arm_options must be a mapping"),
+    (dict(budget="zz"), "budget must be a hpo_mab.strategies.Budget"),
+    (dict(strategy_options="x"), "strategy_options must be a mapping"), (dict(n_init=10**12), "n_init must be at most"),
+    (dict(mode="DIV", strategy_options={"zz": 1}), "has no option 'zz'"),
+    (dict(mode="DIV", spec="HEDGE", strategy_options={"eta": float("nan")}), "eta must be a positive finite"),
 ])
 def test_bad_optimizer_arguments(kwargs, message):
     with pytest.raises(HpoError, match=message):
@@ -219,3 +224,23 @@ def test_the_default_strategy_is_the_one_chosen_on_development_data():
     assert yaml.safe_load((root / "run_conf/default.yaml").read_text())["spec"] == DEFAULT_STRATEGY
     space = Space([Param("x", "uniform", low=0.0, high=1.0)])
     assert Optimizer(space).strategy.name == DEFAULT_STRATEGY
+
+
+@pytest.mark.parametrize("params, message", [
+    ("abc", "takes a list of hpo_mab.Param, but got str"), ([1, 2], "but the list holds int"),
+    (Param("x", "uniform"), "but got Param"), ((p for p in [Param("x", "uniform")]), None),
+])
+def test_a_space_takes_a_list_of_params(params, message):
+    if message is None:
+        assert Space(params).names == ["x"]  # a generator is read once, not twice
+        return
+    with pytest.raises(HpoError, match=message):
+        Space(params)
+
+
+def test_telling_a_value_no_float_holds_leaves_the_ask_pending():
+    opt = Optimizer(SPACE, mode="RANDOM", seed=0)
+    config = opt.ask()
+    with pytest.raises(HpoError, match="a number a float can hold"):
+        opt.tell(config, 10**400)
+    assert opt.tell(config, 1.0).value == 1.0

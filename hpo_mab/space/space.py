@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,12 @@ class Space:
     """Parameters in a fixed order; configurations encode to rows of the unit cube."""
 
     def __init__(self, params: Sequence[Param], metadata: Mapping[str, Any] | None = None) -> None:
+        if isinstance(params, (str, bytes, Param, Mapping)) or not isinstance(params, Iterable):
+            raise HpoError(f"a search space takes a list of hpo_mab.Param, but got {type(params).__name__}")
+        params = tuple(params)  # a generator is read once
+        wrong = [type(p).__name__ for p in params if not isinstance(p, Param)]
+        if wrong:
+            raise HpoError(f"a search space takes a list of hpo_mab.Param, but the list holds {wrong[0]}")
         if not params:
             raise HpoError("a search space needs at least one parameter, but got none")
         names = [p.name for p in params]
