@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hpo_mab.errors import HpoError, OneLineParser
 
 TOKEN_ENV = "HPO_MAB_TOKEN"
+MAX_BODY = 65_536  # bytes of a request body: a trial request is a few hundred (a 20 MB body was echoed in its 422)
 
 
 class TrialRequest(BaseModel):
@@ -88,10 +89,15 @@ class Node:
         from hpo_mab.tasks import get_task
 
         task = get_task(body.task)
+        space = task.space()
+        unknown = sorted(set(body.config) - set(space.names))
+        if unknown:
+            raise HpoError(f"config: {len(unknown)} unknown parameter(s) {str(unknown[:5])[:200]} of task "
+                           f"{task.name}; expected {', '.join(space.names)}")
         try:
-            task.space().validate(body.config)
+            space.validate(body.config)
         except HpoError as exc:
-            raise HpoError(f"config: {exc}") from None
+            raise HpoError(f"config: {str(exc)[:300]}") from None
         return task, dict(body.config)
 
     def start(self, task: Any, config: dict[str, Any], epochs: int, seed: int, device: str | None) -> int | None:
@@ -170,6 +176,9 @@ def make_app(token: str, node: Node | None = None):
         if not hmac.compare_digest(given, expected):
             return JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
+        size = request.headers.get("content-length", "0")
+        if not size.isdigit() or int(size) > MAX_BODY:  # a trial request is a few hundred bytes
+            return JSONResponse({"detail": f"a request body is at most {MAX_BODY} bytes"}, status_code=413)
         return await call_next(request)
 
     @app.get("/health")

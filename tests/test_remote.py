@@ -83,6 +83,9 @@ def test_serve_without_a_secret_is_one_line(monkeypatch, capsys, tmp_path):
     ({**trial(), "task": "nope"}, "unknown training task 'nope'"),
     (trial(units=1000), "units"),
     ({**trial(), "config": {"units": 5}}, "lacks parameter"),
+    ({**trial(), "config": {**CONFIG, "zz": 1}}, "1 unknown parameter(s) ['zz'] of task diabetes-mlp"),
+    (trial(shuffle=1), "parameter 'shuffle': value 1 is not"),
+    (trial(layers=True), "parameter 'layers': value True is not"),
 ])
 def test_malformed_bodies_get_422_with_the_reason(node, body, reason):
     client = Client(node, TOKEN)
@@ -232,3 +235,10 @@ def test_a_silent_node_fails_the_trial_after_worker_timeout(tmp_path, monkeypatc
     assert hung in records[0]["reason"] and "timed out" in records[0]["reason"]
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no train node takes a trial" in err[0]
+
+
+def test_a_huge_body_gets_413_and_the_node_serves_on(node):
+    with pytest.raises(NodeError) as err:
+        Client(node, TOKEN).call("POST", "/trials", {**trial(), "pad": "x" * 100_000})
+    assert err.value.status == 413 and "at most" in str(err.value)
+    assert Client(node, TOKEN).call("GET", "/health")["busy"] in (True, False)

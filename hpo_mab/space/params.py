@@ -237,7 +237,8 @@ class Param:
                 return i
         for i, option in enumerate(self.values):
             numbers_close = is_finite(option) and is_finite(value) and math.isclose(option, value, rel_tol=1e-6)
-            if option == value or numbers_close:
+            same_kind = isinstance(option, (bool, np.bool_)) == isinstance(value, (bool, np.bool_))
+            if (option == value and same_kind) or numbers_close:  # True is not 1, nor 1 True
                 return i
         raise HpoError(f"parameter '{self.name}': value {value!r} is not one of {list(self.values)}")
 
