@@ -231,9 +231,11 @@ def print_report(summaries, table, settings, outdir: Path) -> None:
         print(f"best {metric.name} over {len(values)} runs: mean {statistics.mean(values):.5g} +- {spread:.2g} "
               f"(median {statistics.median(values):.5g}, min {min(values):.5g}, max {max(values):.5g})")
     if trues:
+        import numpy as np
+
         table = getattr(table, "table", table)  # a Problem's table, or a Table
         print(f"true value of the incumbents: mean {statistics.mean(trues):.5g}, median {statistics.median(trues):.5g}"
-              f"; table best {table.true_values[table.true_losses.argmin()]:.5g}")
+              f"; table best {table.true_values[np.nanargmin(table.true_losses)]:.5g}")
     if settings.criterion == "GOAL":
         hits = [s.time_to_goal for s in summaries if s.time_to_goal is not None]
         median = f", median time to goal {statistics.median(hits):.0f} s" if hits else ""
@@ -287,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hpo-runner: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("hpo-runner: interrupted; the journal keeps every finished trial (use --resume)", file=sys.stderr)
+        kept = {"build-table": "the build record keeps every finished row (run the same command again)",
+                "compare": "every finished cell is kept (run the same command again)"}
+        what = kept.get(argv[0] if argv else "", "the journal keeps every finished trial (use --resume)")
+        print(f"hpo-runner: interrupted; {what}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of stdout went away (`| head`): no traceback, as the docs of
         # signal advise, stdout is pointed at devnull so that Python's final flush does not fail again

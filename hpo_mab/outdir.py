@@ -17,7 +17,13 @@ def check_outdir(outdir: str | Path, option: str = "-o") -> Path:
     """OUTDIR as a Path, if it is a directory or can become one; HpoError naming the obstacle otherwise."""
     if str(outdir).strip() == "":
         raise HpoError(f"{option} must name a directory, but got an empty string")
-    path = Path(outdir)
+    try:
+        return _check_outdir(Path(outdir), outdir, option)
+    except OSError as exc:  # a name too long for the file system, a loop of links, ...
+        raise HpoError(f"{option} {str(outdir)[:200]}: unusable ({exc.strerror or exc})") from None
+
+
+def _check_outdir(path: Path, outdir: str | Path, option: str) -> Path:
     if path.exists() and not path.is_dir():
         raise HpoError(f"{option} {outdir}: exists and is not a directory")
     parent = path

@@ -195,6 +195,7 @@ def test_cli_json(capsys):
     (["--eta", "3"], "the following arguments are required: --max-resource"),
     (["--max-resource", "9", "--variant", "round"], "argument --variant: invalid choice: 'round'"),
     (["--max-resource", "9", "--min-resource", "10"], "'min_resource' must be <= max_resource (9), but got 10"),
+    (["--max-resource", str(10**4000), "--eta", "2"], "'max_resource' must be at most 1,000,000,000, but got 1000"),
 ])
 def test_cli_errors_are_one_line_exit_2(argv, message, capsys):
     assert main(["brackets", *argv]) == 2

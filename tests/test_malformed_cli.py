@@ -153,6 +153,7 @@ def test_a_bad_duration_in_strategy_options_names_the_file_and_key(exp, capsys):
     (lambda root: (root / "afile").write_text("x") and root / "afile" / "sub", "is a file"),
     (lambda root: "/proc/x", "/proc/x"),
     (lambda root: "", "must name a directory"),
+    (lambda root: root / ("x" * 300), "unusable (File name too long)"),
 ])
 def test_unusable_output_directories(exp, capsys, make, message):
     root, out, base = exp
@@ -344,3 +345,12 @@ def test_build_table_bad_inputs_create_nothing(tmp_path, capsys):
     for extra, message in cases:
         refused(capsys, common + extra, message)
         assert snapshot(tmp_path) == before
+
+
+def test_a_folder_named_like_a_table_is_not_listed(exp, capsys):
+    root, out, base = exp
+    (root / "x.npz").mkdir()
+    assert main(["list", "--surrogates-dir", str(root)]) == 0
+    listed = capsys.readouterr().out
+    assert "tiny" in listed and "\nx " not in listed
+    refused(capsys, ["x", "1", "--surrogates-dir", root], "unknown surrogate 'x'; expected one of tiny,")

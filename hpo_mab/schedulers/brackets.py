@@ -54,12 +54,18 @@ class Bracket:
         return sum(n_i * r_i for n_i, r_i in self.rungs)
 
 
+MAX_RESOURCE = 10**9
+
+
 def _check(max_resource: Any, eta: Any, min_resource: Any) -> tuple[int, int, int]:
     R = check_int("max_resource", max_resource)
     eta = check_int("eta", eta, 2)
     r_min = check_int("min_resource", min_resource)
     if r_min > R:
         raise HpoError(f"scheduler option 'min_resource' must be <= max_resource ({R}), but got {r_min}")
+    if R > MAX_RESOURCE:  # epochs, or any unit of resource: 10**4000 made the plan run for ever
+        raise HpoError(f"scheduler option 'max_resource' must be at most {MAX_RESOURCE:,}, but got "
+                       f"{str(R)[:30]}{'...' if len(str(R)) > 30 else ''}")
     return R, eta, r_min
 
 

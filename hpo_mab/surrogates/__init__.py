@@ -14,7 +14,7 @@ DEFAULT_DIR = Path(__file__).resolve().parents[2] / "surrogates"
 
 def own_table_names(directory: Path = DEFAULT_DIR) -> list[str]:
     """Names of the tables built by this project's builder and shipped in `surrogates/`."""
-    return sorted(p.name[: -len(".npz")] for p in directory.glob("*.npz") if ".tmp" not in p.name)
+    return sorted(p.name[: -len(".npz")] for p in Path(directory).glob("*.npz") if ".tmp" not in p.name and p.is_file())
 
 
 def table_names(directory: Path = DEFAULT_DIR) -> list[str]:

@@ -242,8 +242,8 @@ def build_table(name: str, space_path: str | Path | None, n_configs: int, n_seed
     if n_configs * n_seeds * epochs > MAX_CELLS:
         raise HpoError(f"--configs x --seeds x --epochs must be at most {MAX_CELLS:,} (a table's values, test "
                        f"values and seconds in memory), but got {n_configs:,} x {n_seeds:,} x {epochs:,}")
-    if not name or "/" in name or name.startswith("."):
-        raise HpoError(f"table name must be a plain file name, but got {name!r}")
+    if not name or "/" in name or name.startswith(".") or len(name) > 200:
+        raise HpoError(f"table name must be a plain file name of at most 200 characters, but got {name[:200]!r}")
     if isinstance(sobol_seed, bool) or not isinstance(sobol_seed, int) or sobol_seed < 0:
         raise HpoError(f"--sobol-seed must be a non-negative integer, but got {sobol_seed!r}")
     check_device(device)
