@@ -71,11 +71,11 @@ def _record_problem(rec: Any, keys: tuple[str, str], epochs: int, task: str) -> 
     """What is wrong with one build record, or None (a record of `task` with `epochs`-long finite curves)."""
     if not isinstance(rec, dict):
         return f"expected a JSON object, but got {type(rec).__name__}"
-    missing = [k for k in ("row", "config", "seeds", *keys, "cpu_seconds") if k not in rec]
-    if missing:
-        return f"lacks {', '.join(missing)}"
     if rec.get("task", task) != task:  # records name their task since stop 11 (older ones are the table's)
         return f"was trained by task {rec['task']!r}, not {task!r}; use another table name or --out-dir"
+    missing = [k for k in ("row", "config", "seeds", *keys, "cpu_seconds") if k not in rec]
+    if missing:
+        return f"lacks {', '.join(missing)} (another task's record? its --task must match)"
     row, seeds = rec["row"], rec["seeds"]
     if isinstance(row, bool) or not isinstance(row, int) or row < 0:
         return f"'row' must be a non-negative integer, but got {row!r}"
