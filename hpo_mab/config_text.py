@@ -2,15 +2,19 @@
 
 A key given twice (json and yaml keep the last one), and a YAML document that its aliases expand beyond
 MAX_VALUES values (a 600-byte "billion laughs" file made a run configuration's error message grow to 11 GB).
-Errors are ValueErrors or YAMLErrors; each loader turns them into its one HpoError line.
+`parse_config` raises ValueErrors or YAMLErrors; `read_config` reads a file and turns any failure into one
+HpoError line naming it (every configuration loader uses it).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from hpo_mab.errors import HpoError, syntax_error_text
 
 MAX_VALUES = 100_000  # far more than any configuration holds; counting stops there, so a bomb costs ~0.1 s
 
@@ -72,3 +76,16 @@ def parse_config(text: str, suffix: str) -> Any:
     doc = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     check_size(doc)
     return doc
+
+
+def read_config(path: Path, what: str, suffix: str | None = None) -> Any:
+    """The data of configuration file `path` (`what` it is, for the error line); JSON or YAML by its suffix
+    unless `suffix` says which. An unreadable or invalid file is one HpoError line naming it."""
+    suffix = path.suffix if suffix is None else suffix
+    try:
+        return parse_config(path.read_text(encoding="utf-8"), suffix)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HpoError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc})") from None
+    except (ValueError, yaml.YAMLError, RecursionError) as exc:
+        raise HpoError(f"{path}: not valid {'JSON' if suffix == '.json' else 'YAML'}: {syntax_error_text(exc)}") \
+            from None

@@ -9,12 +9,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hpo_mab.catalog import CANDIDATE_CHOICES, MODES, STRATEGY_NAMES
-from hpo_mab.config_text import parse_config
+from hpo_mab.config_text import read_config
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
-from hpo_mab.errors import HpoError, syntax_error_text
+from hpo_mab.errors import HpoError
 from hpo_mab.termination import parse_duration
 
 DEFAULTS: dict[str, Any] = {
@@ -52,14 +50,7 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
             what = "is a directory, not a run configuration file" if path.is_dir() else "no such run configuration"
             raise HpoError(f"{path}: {what}")
         return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-        doc = parse_config(text, path.suffix)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HpoError(f"{path}: cannot read the run configuration ({type(exc).__name__}: {exc})")
-    except (ValueError, yaml.YAMLError, RecursionError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise HpoError(f"{path}: not valid {kind}: {syntax_error_text(exc)}")
+    doc = read_config(path, "run configuration")
     if doc is None:
         return {}
     if not isinstance(doc, dict):

@@ -28,12 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hpo_mab.catalog import CANDIDATE_CHOICES
 from hpo_mab.compare.methods import NAME, MethodSpec, parse_method
-from hpo_mab.config_text import parse_config
-from hpo_mab.errors import HpoError, syntax_error_text
+from hpo_mab.config_text import read_config
+from hpo_mab.errors import HpoError
 from hpo_mab.termination import parse_duration
 
 TOP_KEYS = ("name", "seed", "runs", "budget_factor", "criterion", "max_trials", "problems", "methods")
@@ -100,14 +98,9 @@ def _unknown(doc: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
 
 def read_document(path: Path) -> dict[str, Any]:
     """The YAML document of an experiment file (a mapping), or one HpoError line."""
-    try:
-        doc = parse_config(path.read_text(encoding="utf-8"), ".yaml")
-    except FileNotFoundError:
+    if not path.exists():
         raise HpoError(f"{path}: no such experiment file")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HpoError(f"{path}: cannot read the experiment file ({type(exc).__name__}: {exc})")
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        raise HpoError(f"{path}: not valid YAML: {syntax_error_text(exc)[:200]}")
+    doc = read_config(path, "experiment file", ".yaml")
     if not isinstance(doc, dict):
         raise HpoError(f"{path}: expected a mapping with 'problems', 'methods', 'runs', but got "
                        f"{type(doc).__name__}")

@@ -24,10 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from hpo_mab.config_text import parse_config
-from hpo_mab.errors import HpoError, syntax_error_text
+from hpo_mab.config_text import read_config
+from hpo_mab.errors import HpoError
 from hpo_mab.space import Space
 from hpo_mab.space.loaders import space_from_otx
 from hpo_mab.space.params import is_number
@@ -90,12 +88,7 @@ def _int(doc: dict, key: str, where: str, low: int) -> int | None:
 def _read(path: Path) -> dict:
     if not path.is_file():
         raise HpoError(f"{path}: no such hpo_config file")
-    try:
-        doc = parse_config(path.read_text(encoding="utf-8"), ".yaml")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HpoError(f"{path}: cannot read the hpo_config file ({type(exc).__name__}: {exc})")
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        raise HpoError(f"{path}: not valid YAML: {syntax_error_text(exc)}")
+    doc = read_config(path, "hpo_config file", ".yaml")
     if not isinstance(doc, dict):
         raise HpoError(f"{path}: expected a mapping at the top level, but got {type(doc).__name__}")
     return doc

@@ -22,10 +22,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from hpo_mab.config_text import parse_config
-from hpo_mab.errors import HpoError, syntax_error_text
+from hpo_mab.config_text import read_config
+from hpo_mab.errors import HpoError
 from hpo_mab.space.params import Param, is_number
 from hpo_mab.space.space import Space
 
@@ -238,14 +236,7 @@ def load_space(path: str | Path) -> Space:
     path = Path(path)
     if not path.is_file():
         raise HpoError(f"{path}: no such search-space file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HpoError(f"{path}: cannot read the search-space file ({type(exc).__name__}: {exc})")
-    try:
-        doc = parse_config(text, path.suffix)
-    except (ValueError, yaml.YAMLError, RecursionError) as exc:
-        raise HpoError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {syntax_error_text(exc)}")
+    doc = read_config(path, "search-space file")
     if not isinstance(doc, dict):
         raise HpoError(f"{path}: expected a mapping at the top level, but got {type(doc).__name__}")
     if "hp_space" in doc:
