@@ -34,6 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from hpo_mab.training.checkpoint import restore_state, save_state
+
 N_CLASSES = 10
 BATCH_SIZE = 64
 CHANCE = 1.0 / N_CLASSES
@@ -155,11 +157,7 @@ def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int
     out: dict[str, Any] = {"val_acc": [], "test_acc": [], "seconds": [], "cpu_seconds": [], "checkpoint": None}
     start_epoch, elapsed, cpu = 0, 0.0, 0.0
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        opt.load_state_dict(checkpoint["optimizer"])
-        gen.set_state(checkpoint["generator"])
-        torch.set_rng_state(checkpoint["torch_rng"])
-        start_epoch, elapsed, cpu = checkpoint["epoch"], checkpoint["seconds"], checkpoint["cpu_seconds"]
+        start_epoch, elapsed, cpu = restore_state(checkpoint, model, opt, gen)
     for epoch in range(start_epoch + 1, epochs + 1):
         start, start_cpu = time.perf_counter(), time.process_time()
         order = torch.randperm(n, generator=gen).to(device)
@@ -183,10 +181,7 @@ def _train(config: dict[str, Any], epochs: int, seed: int, report: Callable[[int
             report.seconds = elapsed
         answer = report(epoch, val) if report is not None else None
         if answer == "pause" and epoch < epochs:
-            out["checkpoint"] = {"model": {k: v.clone() for k, v in model.state_dict().items()},
-                                 "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                                 "torch_rng": torch.get_rng_state(), "epoch": epoch, "seconds": elapsed,
-                                 "cpu_seconds": cpu}
+            out["checkpoint"] = save_state(model, opt, gen, epoch, elapsed, cpu)
             return out
         if answer in ("stop", "pause"):
             break

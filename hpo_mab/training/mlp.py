@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hpo_mab.training.checkpoint import restore_state, save_state
 from hpo_mab.training.datasets import RegressionData
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
@@ -128,11 +129,7 @@ def _train(config: dict[str, Any], data: RegressionData, epochs: int, seed: int,
     gen = torch.Generator().manual_seed(seed)
     start_epoch, elapsed, cpu = 0, 0.0, 0.0
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        opt.load_state_dict(checkpoint["optimizer"])
-        gen.set_state(checkpoint["generator"])
-        torch.set_rng_state(checkpoint["torch_rng"])
-        start_epoch, elapsed, cpu = checkpoint["epoch"], checkpoint["seconds"], checkpoint["cpu_seconds"]
+        start_epoch, elapsed, cpu = restore_state(checkpoint, model, opt, gen)
     loss_fn = nn.L1Loss() if config["loss"] == "mae" else nn.MSELoss()
     batch, n = int(config["batch_size"]), x_train.shape[0]
     out: dict[str, Any] = {"val_rmse": [], "test_rmse": [], "seconds": [], "cpu_seconds": [], "interrupted": False,
@@ -162,10 +159,7 @@ def _train(config: dict[str, Any], data: RegressionData, epochs: int, seed: int,
         out["cpu_seconds"].append(cpu)
         answer = report(epoch, val, elapsed) if report is not None else None
         if answer == "pause" and epoch < epochs:
-            out["checkpoint"] = {"model": {k: v.clone() for k, v in model.state_dict().items()},
-                                 "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                                 "torch_rng": torch.get_rng_state(), "epoch": epoch, "seconds": elapsed,
-                                 "cpu_seconds": cpu}
+            out["checkpoint"] = save_state(model, opt, gen, epoch, elapsed, cpu)
             return out
         if answer == "stop":
             return out
