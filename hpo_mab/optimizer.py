@@ -60,17 +60,17 @@ MAX_INIT = 1_000_000  # the initial design is drawn up front: 10**12 points aske
 
 def _check_options(mode: str, spec: Any, arms: Any, strategy_options: Any, arm_options: Any, budget: Any) -> None:
     """The optional constructor arguments, checked as the command line checks them (HpoError naming each)."""
-    from hpo_mab.options import check_strategy_options
+    from hpo_mab.options import check_strategy_options, shown
 
     if arms is not None and not (isinstance(arms, (list, tuple)) and arms and all(
             isinstance(a, (list, tuple)) and len(a) == 2 and isinstance(a[0], str) and (a[1] is None or
                                                                                     isinstance(a[1], str))
             for a in arms)):
         raise HpoError(f"arms must be a non-empty list of (model, acquisition or None) pairs such as "
-                       f"[('GP', 'EI'), ('TPE', None)], but got {str(arms)[:120]}")
+                       f"[('GP', 'EI'), ('TPE', None)], but got {shown(arms)}")
     for name, value in (("strategy_options", strategy_options), ("arm_options", arm_options)):
         if value is not None and not isinstance(value, Mapping):
-            raise HpoError(f"{name} must be a mapping, but got {str(value)[:120]!r}")
+            raise HpoError(f"{name} must be a mapping, but got {shown(value)}")
     if budget is not None and not isinstance(budget, Budget):
         raise HpoError(f"budget must be a hpo_mab.strategies.Budget, but got {type(budget).__name__}")
     if strategy_options:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from hpo_mab.errors import HpoError
+from hpo_mab.errors import HpoError, syntax_error_text
 
 Types = Mapping[str, type | tuple[type, ...]]
 NUMBER = (int, float)
@@ -21,10 +21,6 @@ _KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
 def rewrite_hint(path: Path) -> str:
     """How to mend a table: compare rewrites it from the folder's cells."""
     return f"rerun hpo-runner compare SPEC -o {path.parent} to rewrite it from its cells"
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _kind(value: Any) -> str:
@@ -59,7 +55,7 @@ def read_json(path: Path, keys: Types | None = None, hint: str | None = None) ->
         raise HpoError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); expected the "
                        f"JSON hpo-runner compare writes; {hint}") from None
     except (ValueError, RecursionError) as exc:  # not UTF-8, nested too deep
-        raise HpoError(f"{path}: not valid JSON ({_first_line(exc)}); {hint}") from None
+        raise HpoError(f"{path}: not valid JSON ({syntax_error_text(exc)}); {hint}") from None
     check_keys(path, doc, keys or {}, hint)
     return doc
 
@@ -73,7 +69,7 @@ def read_csv(path: Path, columns: Sequence[str], **kwargs: Any) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise HpoError(f"{path}: empty; expected {what} hpo-runner compare writes; {rewrite_hint(path)}") from None
     except (OSError, EOFError, ValueError, zlib.error) as exc:  # BadGzipFile is an OSError, ParserError a ValueError
-        raise HpoError(f"{path}: not {what} hpo-runner compare writes ({_first_line(exc)}); "
+        raise HpoError(f"{path}: not {what} hpo-runner compare writes ({syntax_error_text(exc)}); "
                        f"{rewrite_hint(path)}") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
