@@ -24,3 +24,14 @@ def syntax_error_text(exc: BaseException) -> str:
         problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
         return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
     return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def shown(value: object, limit: int = 120) -> str:
+    """A value for an error line: its repr, cut to `limit` characters (reprlib keeps a huge or deeply
+    aliased YAML value from being expanded whole: a 600-byte alias bomb reached 11 GB with repr)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 3, 8, 8, limit, limit
+    text = short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

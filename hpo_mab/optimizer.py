@@ -20,7 +20,7 @@ from hpo_mab.arms import Arm, Candidates, ContinuousCandidates, Nominee, make_ar
 from hpo_mab.arms.base import check_arm_options
 from hpo_mab.arms.fits import SharedFits, child_generator
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
-from hpo_mab.errors import HpoError
+from hpo_mab.errors import HpoError, shown
 from hpo_mab.history import FINISHED, Direction, History, Trial, direction_of
 from hpo_mab.space import Config, Space
 from hpo_mab.strategies import Budget, SingleArm, Strategy, StrategyContext
@@ -60,7 +60,7 @@ MAX_INIT = 1_000_000  # the initial design is drawn up front: 10**12 points aske
 
 def _check_options(mode: str, spec: Any, arms: Any, strategy_options: Any, arm_options: Any, budget: Any) -> None:
     """The optional constructor arguments, checked as the command line checks them (HpoError naming each)."""
-    from hpo_mab.options import check_strategy_options, shown
+    from hpo_mab.options import check_strategy_options
 
     if arms is not None and not (isinstance(arms, (list, tuple)) and arms and all(
             isinstance(a, (list, tuple)) and len(a) == 2 and isinstance(a[0], str) and (a[1] is None or

@@ -12,7 +12,7 @@ from typing import Any
 from hpo_mab.catalog import CANDIDATE_CHOICES, MODES, STRATEGY_NAMES
 from hpo_mab.config_text import read_config
 from hpo_mab.defaults import DEFAULT_ARMS, DEFAULT_MODE, DEFAULT_STRATEGY
-from hpo_mab.errors import HpoError
+from hpo_mab.errors import HpoError, shown
 from hpo_mab.termination import parse_duration
 
 DEFAULTS: dict[str, Any] = {
@@ -61,17 +61,6 @@ def load_run_conf(directory: str, name: str, explicit: bool) -> dict[str, Any]:
     if "arms" in doc:
         doc["arms"] = parse_arms(doc["arms"], str(path))
     return doc
-
-
-def shown(value: Any, limit: int = 120) -> str:
-    """A value for an error line: its repr, cut to `limit` characters (reprlib keeps a huge or deeply
-    aliased YAML value from being expanded whole: a 600-byte alias bomb reached 11 GB with repr)."""
-    import reprlib
-
-    short = reprlib.Repr()
-    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 3, 8, 8, limit, limit
-    text = short.repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_arms(items: Any, where: str) -> list[tuple[str, str | None]]:
